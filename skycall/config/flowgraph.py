@@ -1,0 +1,277 @@
+"""Flowgraphs (``flowgraphs/*.toml``): which processes run, with which radios, linked how.
+
+A flowgraph names the processes (``[[process]]``, each a *role*: ``groundstation`` or
+``handset``), the radio each one drives (a hardware profile), the satellite pass and beam the
+ground station emulates, the loopback air, and the call. Links (``[[link]]``) join a
+process's ``tx`` port to another's ``rx`` port when the radios are loopback radios (real
+radios are linked by cable or air). Before anything runs, :func:`load_flowgraph` checks:
+every key (strictly), each radio's profile (tuning, rates, transmit guard, duplex), and that
+every link joins ports with the same sample rate, dtype and centre frequency (declared rates).
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from skycall.config.hw_profile import HwProfile, load_hw_profile
+from skycall.config.schema import load_dataclass, read_toml, spec
+from skycall.errors import ConfigError, ConfigErrors
+
+ROLES = ("groundstation", "handset")
+#: Baseband rate of waveform v1 (12 ksym/s × 20 samples/symbol); radios resample from it.
+BASEBAND_RATE_SPS = 240_000.0
+DL_FREQ_HZ = 1545.0e6
+UL_FREQ_HZ = 1646.5e6
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassConfig:
+    """The LEO pass the ground station emulates (orbit, observer, where in the pass the call sits)."""
+
+    tle: str = spec("", doc="TLE file (relative to the flowgraph); empty: circular orbit below")
+    altitude_km: float = spec(600.0, lo=300.0, hi=2000.0, doc="circular orbit altitude")
+    inclination_deg: float = spec(53.0, lo=0.0, hi=180.0, doc="circular orbit inclination")
+    observer_lat_deg: float = spec(48.0, lo=-90.0, hi=90.0, doc="handset latitude (WGS-84)")
+    observer_lon_deg: float = spec(11.0, lo=-180.0, hi=180.0, doc="handset longitude (WGS-84)")
+    observer_alt_m: float = spec(0.0, lo=-500.0, hi=9000.0, doc="handset height above the ellipsoid")
+    start_utc: str = spec("2026-01-01T00:00:00Z", doc="search for the first pass after this time (ISO 8601)")
+    min_elevation_deg: float = spec(10.0, lo=0.0, hi=89.0, doc="pass visibility mask")
+    call_offset_s: float = spec(-10.0, lo=-3600.0, hi=3600.0, doc="call start relative to max elevation")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BeamConfig:
+    """The phased array, where the handset is in its beam, and the pre-compensation switch."""
+
+    array_n: int = spec(16, lo=1, hi=256, doc="array elements along x")
+    array_m: int = spec(16, lo=1, hi=256, doc="array elements along y")
+    handset_offset_km: float = spec(0.0, lo=0.0, hi=500.0, doc="handset distance from its beam centre")
+    handset_bearing_deg: float = spec(
+        0.0, lo=-360.0, hi=360.0, doc="direction of that offset (0 = along track)"
+    )
+    precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler and delay")
+    esn0_offset_db: float = spec(0.0, lo=-40.0, hi=40.0, doc="added to the link budget's Es/N0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AirConfig:
+    """The loopback air: what a cable/the ether adds between two loopback radios."""
+
+    noise_floor_dbfs: float = spec(-60.0, lo=-200.0, hi=0.0, doc="complex AWGN power per sample")
+    lo_offset_ppm: float = spec(0.0, lo=-100.0, hi=100.0, doc="receiver LO error vs transmitter")
+    clock_offset_ppm: float = spec(0.0, lo=-100.0, hi=100.0, doc="receiver sample-clock error")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallConfig:
+    """The voice call: codec, duplex mode, who dials, when, and the speech sent each way."""
+
+    vocoder: str = spec("opus", choices=("opus", "codec2"), doc="voice codec")
+    duplex: str = spec("full", choices=("full", "dl_only"), doc="dl_only for half-duplex handset radios")
+    placed_by: str = spec("handset", choices=ROLES, doc="which side dials")
+    start_s: float = spec(1.0, lo=0.0, hi=3600.0, doc="when the call is dialled (stream time)")
+    hold_s: float = spec(20.0, lo=0.0, hi=3600.0, doc="talk time before release")
+    speech_dl: str = spec("", doc="WAV sent satellite->phone (empty: espeak-ng speech)")
+    speech_ul: str = spec("", doc="WAV sent phone->satellite (empty: espeak-ng speech)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessConfig:
+    """One OS process of the flowgraph and the radio it drives."""
+
+    name: str = spec(doc="unique process name")
+    role: str = spec(choices=ROLES, doc="what the process runs")
+    radio: str = spec("loopback", doc="hardware profile name (hw_profiles/NAME.toml) or path")
+    radio_args: str = spec("", doc="device URI/args; empty: the profile's default")
+    sample_rate_sps: float = spec(BASEBAND_RATE_SPS, lo=1e3, hi=100e6, doc="radio sample rate")
+    tx_freq_hz: float = spec(0.0, lo=0.0, hi=100e9, doc="transmit centre frequency (0: role default)")
+    rx_freq_hz: float = spec(0.0, lo=0.0, hi=100e9, doc="receive centre frequency (0: role default)")
+    tx_gain_db: float | None = spec(None, lo=-120.0, hi=120.0, doc="transmit gain (profile units)")
+    rx_gain_db: float | None = spec(None, lo=-120.0, hi=120.0, doc="receive gain (profile units)")
+    transmit: bool = spec(True, doc="false: receive only (downlink-only handset)")
+    receiver_profile: str = spec("satellite", choices=("satellite", "unmodified"), doc="handset receiver")
+
+    @property
+    def tx_freq(self) -> float:
+        return self.tx_freq_hz or (DL_FREQ_HZ if self.role == "groundstation" else UL_FREQ_HZ)
+
+    @property
+    def rx_freq(self) -> float:
+        return self.rx_freq_hz or (UL_FREQ_HZ if self.role == "groundstation" else DL_FREQ_HZ)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkConfig:
+    """A sample stream from one process's ``tx`` port to another's ``rx`` port (loopback radios)."""
+
+    src: str = spec(doc="PROCESS.tx")
+    dst: str = spec(doc="PROCESS.rx")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flowgraph:
+    """A whole flowgraph file."""
+
+    name: str = spec(doc="flowgraph name")
+    description: str = spec("", doc="what it demonstrates")
+    seed: int = spec(1, lo=0, hi=2**63 - 1, doc="seed of every random source")
+    duration_s: float = spec(25.0, lo=0.1, hi=86400.0, doc="stream time to run")
+    realtime: bool = spec(False, doc="pace streams at the sample rate (radios always are)")
+    allow_any_tx: bool = spec(False, doc="override the transmit guard (cabled set-ups only)")
+    pass_: PassConfig = spec(default_factory=PassConfig, doc="satellite pass")
+    beam: BeamConfig = spec(default_factory=BeamConfig, doc="array and beam")
+    air: AirConfig = spec(default_factory=AirConfig, doc="loopback air")
+    call: CallConfig = spec(default_factory=CallConfig, doc="the call")
+    process: list[ProcessConfig] = spec(default_factory=list, doc="processes")
+    link: list[LinkConfig] = spec(default_factory=list, doc="loopback links")
+    path: str = field(default="", compare=False)
+    profiles: dict = field(default_factory=dict, compare=False)  # process name -> HwProfile
+
+    def proc(self, name: str) -> ProcessConfig:
+        """The process called ``name`` (KeyError when absent)."""
+        for p in self.process:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def _port(flow: Flowgraph, ref: str, want: str, key: str) -> ProcessConfig:
+    name, _, port = ref.partition(".")
+    names = [p.name for p in flow.process]
+    if name not in names or port != want:
+        raise ConfigError(flow.path, key, f"{ref!r} must be PROCESS.{want} with PROCESS one of {names}")
+    return flow.proc(name)
+
+
+def _check_process(flow: Flowgraph, i: int, p: ProcessConfig, prof: HwProfile) -> None:
+    key = f"process[{i}]"
+    uses_tx = p.transmit and not (p.role == "handset" and flow.call.duplex == "dl_only")
+    ratio = Fraction(p.sample_rate_sps / BASEBAND_RATE_SPS).limit_denominator(64)
+    if abs(float(ratio) * BASEBAND_RATE_SPS - p.sample_rate_sps) > 1e-6 * p.sample_rate_sps:
+        raise ConfigError(
+            flow.path,
+            f"{key}.sample_rate_sps",
+            f"{p.sample_rate_sps:.0f} S/s is not a rational multiple (denominator <= 64) "
+            f"of the {BASEBAND_RATE_SPS:.0f} S/s baseband",
+        )
+    prof.check_tuning(p.rx_freq, p.sample_rate_sps)
+    if uses_tx:
+        prof.check_tuning(p.tx_freq, p.sample_rate_sps)
+    if prof.duplex == "half" and uses_tx:
+        raise ConfigError(
+            flow.path,
+            f"{key}.radio",
+            f"{prof.name} is half duplex: it cannot transmit and receive at once; "
+            'set [call] duplex = "dl_only" (downlink-only call) or transmit = false',
+        )
+    for gain, rng, gkey in (
+        (p.rx_gain_db, prof.rx_gain, "rx_gain_db"),
+        (p.tx_gain_db, prof.tx_gain, "tx_gain_db"),
+    ):
+        if gain is not None and not rng.min_db <= gain <= rng.max_db:
+            raise ConfigError(
+                flow.path,
+                f"{key}.{gkey}",
+                f"{gain} dB is outside {prof.name}'s range [{rng.min_db}, {rng.max_db}] dB",
+            )
+    if uses_tx and not flow.allow_any_tx:
+        tx_gain = (
+            p.tx_gain_db if p.tx_gain_db is not None else (prof.tx_gain.default_db or prof.tx_gain.min_db)
+        )
+        try:
+            prof.tx_guard.check(p.tx_freq, BASEBAND_RATE_SPS / 20 * 1.35, tx_gain)
+        except ConfigError as err:
+            raise ConfigError(flow.path, f"{key} ({prof.path}: {err.key})", err.message) from None
+
+
+def _check(flow: Flowgraph) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    names = [p.name for p in flow.process]
+    if not flow.process:
+        errors.append(ConfigError(flow.path, "process", "at least one [[process]] is required"))
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        errors.append(ConfigError(flow.path, "process", f"duplicate process names: {sorted(dupes)}"))
+    for i, p in enumerate(flow.process):
+        try:
+            prof = load_hw_profile(resolve_path(flow, p.radio) if p.radio.endswith(".toml") else p.radio)
+            flow.profiles[p.name] = prof
+            _check_process(flow, i, p, prof)
+        except ConfigErrors as errs:
+            errors.extend(errs.errors)
+        except ConfigError as err:
+            errors.append(
+                err if err.file == flow.path else ConfigError(flow.path, f"process[{i}].radio", str(err))
+            )
+    for i, link in enumerate(flow.link):
+        try:
+            src = _port(flow, link.src, "tx", f"link[{i}].src")
+            dst = _port(flow, link.dst, "rx", f"link[{i}].dst")
+            for p in (src, dst):
+                if flow.profiles.get(p.name) and flow.profiles[p.name].driver != "loopback":
+                    raise ConfigError(
+                        flow.path,
+                        f"link[{i}]",
+                        f"process {p.name!r} uses a real radio: "
+                        "links are only for loopback radios (real radios are linked by cable)",
+                    )
+            if src.sample_rate_sps != dst.sample_rate_sps:
+                raise ConfigError(
+                    flow.path,
+                    f"link[{i}]",
+                    f"rate mismatch: {link.src} sends "
+                    f"{src.sample_rate_sps:.0f} S/s but {link.dst} expects {dst.sample_rate_sps:.0f}",
+                )
+            if abs(src.tx_freq - dst.rx_freq) > 1.0:
+                raise ConfigError(
+                    flow.path,
+                    f"link[{i}]",
+                    f"frequency mismatch: {link.src} transmits at "
+                    f"{src.tx_freq / 1e6:.3f} MHz, {link.dst} listens at {dst.rx_freq / 1e6:.3f} MHz",
+                )
+        except ConfigError as err:
+            errors.append(err)
+    return errors
+
+
+def load_flowgraph(path: str | Path) -> Flowgraph:
+    """Load and fully validate a flowgraph file; raise :class:`ConfigErrors` listing every problem."""
+    path = Path(path)
+    data = read_toml(path)
+    if "pass" in data:
+        data["pass_"] = data.pop("pass")
+    try:
+        flow = load_dataclass(Flowgraph, data, str(path))
+    except ConfigErrors as errs:
+        raise ConfigErrors([_rename(e) for e in errs.errors]) from None
+    flow = dataclasses.replace(flow, path=str(path), profiles={})
+    errors = _check(flow)
+    if errors:
+        raise ConfigErrors(errors)
+    return flow
+
+
+def _rename(err: ConfigError) -> ConfigError:
+    """Show the TOML spelling ``pass`` for the Python field ``pass_``."""
+    key = err.key.replace("pass_", "pass", 1) if err.key.startswith("pass_") else err.key
+    return ConfigError(err.file, key, err.message.replace("pass_", "pass"))
+
+
+def resolve_path(flow: Flowgraph, rel: str) -> Path:
+    """A path named in a flowgraph, relative to the flowgraph file."""
+    p = Path(rel)
+    return p if p.is_absolute() else Path(flow.path).parent / p
+
+
+__all__ = [
+    "Flowgraph",
+    "ProcessConfig",
+    "LinkConfig",
+    "PassConfig",
+    "BeamConfig",
+    "AirConfig",
+    "CallConfig",
+    "load_flowgraph",
+    "resolve_path",
+]
