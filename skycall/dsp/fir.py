@@ -1,0 +1,219 @@
+"""Streaming FIR filter, polyphase interpolator and decimator for complex64 samples.
+
+All three compute y[n] = Σ_k h[k]·x[n-k] over the whole stream; the input history is kept
+between calls, so any chunking gives the same output as a single call (bit for bit).
+
+Kernels work on a contiguous buffer ``[history (L-1 samples) | chunk]`` and accumulate with the
+tap loop outside and the sample loop inside, so the inner loop is a contiguous multiply-add that
+LLVM vectorises; the summation order per output is always k = 0, 1, ..., L-1.
+"""
+
+import numpy as np
+from numba import njit
+
+from skycall.dsp._checks import DspArgumentError, complex_input, positive_int, taps_array
+
+_BLOCK = 1024  # outputs per cache block (complex samples)
+
+
+@njit(cache=True, nogil=True)
+def _fir_real_kernel(taps, buf, out):
+    """out[i] = Σ_k taps[k]·buf[i + 2(L-1-k)] on interleaved float32 (re, im) views.
+
+    taps: float32 (L,); buf: float32 (2(L-1) + 2N,); out: float32 (2N,).
+    """
+    n_taps = taps.size
+    n_out = out.size
+    blk = 2 * _BLOCK
+    for b0 in range(0, n_out, blk):
+        b1 = min(b0 + blk, n_out)
+        t0 = taps[0]
+        off0 = 2 * (n_taps - 1)
+        for i in range(b0, b1):
+            out[i] = t0 * buf[i + off0]
+        for k in range(1, n_taps):
+            t = taps[k]
+            off = 2 * (n_taps - 1 - k)
+            for i in range(b0, b1):
+                out[i] += t * buf[i + off]
+
+
+@njit(cache=True, nogil=True)
+def _fir_complex_kernel(taps, buf, out):
+    """out[n] = Σ_k taps[k]·buf[n + L-1-k] for complex taps. taps: complex64 (L,); buf: (L-1+N,)."""
+    n_taps = taps.size
+    n_out = out.size
+    for b0 in range(0, n_out, _BLOCK):
+        b1 = min(b0 + _BLOCK, n_out)
+        t0 = taps[0]
+        for i in range(b0, b1):
+            out[i] = t0 * buf[i + n_taps - 1]
+        for k in range(1, n_taps):
+            t = taps[k]
+            off = n_taps - 1 - k
+            for i in range(b0, b1):
+                out[i] += t * buf[i + off]
+
+
+@njit(cache=True, nogil=True)
+def _decimate_kernel(taps, buf, first, down, out):
+    """out[m] = Σ_k taps[k]·buf[L-1 + first + m·down - k] (taps real float32 or complex64)."""
+    n_taps = taps.size
+    for m in range(out.size):
+        base = n_taps - 1 + first + m * down
+        acc = np.complex64(0)
+        for k in range(n_taps):
+            acc += taps[k] * buf[base - k]
+        out[m] = acc
+
+
+def _run_fir(taps: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
+    """Dispatch to the real or complex FIR kernel (buf/out complex64, contiguous)."""
+    if taps.dtype == np.float32:
+        _fir_real_kernel(taps, buf.view(np.float32), out.view(np.float32))
+    else:
+        _fir_complex_kernel(taps, buf, out)
+
+
+class _History:
+    """A reusable ``[history | chunk]`` buffer holding the last ``n_hist`` input samples."""
+
+    def __init__(self, n_hist: int):
+        self.n_hist = n_hist
+        self.buf = np.zeros(n_hist + _BLOCK, dtype=np.complex64)
+
+    def load(self, x: np.ndarray) -> np.ndarray:
+        """Append chunk ``x`` after the history; return the contiguous view ``[history | x]``."""
+        need = self.n_hist + x.size
+        if self.buf.size < need:
+            grown = np.zeros(need, dtype=np.complex64)
+            grown[: self.n_hist] = self.buf[: self.n_hist]
+            self.buf = grown
+        self.buf[self.n_hist : need] = x
+        return self.buf[:need]
+
+    def keep_tail(self, n_loaded: int) -> None:
+        """After processing ``n_loaded`` new samples, keep the last ``n_hist`` as history."""
+        if self.n_hist:
+            end = self.n_hist + n_loaded
+            self.buf[: self.n_hist] = self.buf[end - self.n_hist : end]
+
+    def reset(self) -> None:
+        self.buf[: self.n_hist] = 0
+
+    def copy(self) -> "_History":
+        other = _History.__new__(_History)
+        other.n_hist, other.buf = self.n_hist, self.buf.copy()
+        return other
+
+
+class FirFilter:
+    """Streaming FIR filter y[n] = Σ_k h[k]·x[n-k] for complex64 input, real or complex taps.
+
+    Parameters
+    ----------
+    taps : array_like
+        Impulse response h, shape (L,); real taps run on float32, complex taps on complex64.
+
+    ``process(x)`` returns complex64 of the same length as ``x``; rate ratio 1:1.
+    """
+
+    def __init__(self, taps):
+        self.taps = taps_array(taps)
+        self._hist = _History(self.taps.size - 1)
+
+    def process(self, x) -> np.ndarray:
+        x = complex_input(x)
+        out = np.empty(x.size, dtype=np.complex64)
+        if x.size:
+            _run_fir(self.taps, self._hist.load(x), out)
+            self._hist.keep_tail(x.size)
+        return out
+
+    def reset(self) -> None:
+        """Clear the history (as if freshly constructed)."""
+        self._hist.reset()
+
+    def copy(self) -> "FirFilter":
+        """An independent filter in the same state."""
+        other = FirFilter.__new__(FirFilter)
+        other.taps, other._hist = self.taps, self._hist.copy()
+        return other
+
+
+class FirInterpolator:
+    """Polyphase interpolator: zero-stuff by ``up`` then filter with ``taps``.
+
+    Equals ``scipy.signal.upfirdn(taps, x, up)[:len(x)·up]`` over the whole stream. Phase p of the
+    output (n·up + p) is the sub-filter h[p], h[p+up], ... applied to x. Taps are used as given
+    (multiply them by ``up`` for unity passband gain). Output length = len(x)·up.
+    """
+
+    def __init__(self, taps, up: int):
+        self.taps = taps_array(taps)
+        self.up = positive_int("up", up)
+        n_sub = -(-self.taps.size // self.up)
+        padded = np.zeros(n_sub * self.up, dtype=self.taps.dtype)
+        padded[: self.taps.size] = self.taps
+        self._phases = np.ascontiguousarray(padded.reshape(n_sub, self.up).T)  # (up, n_sub)
+        self._hist = _History(n_sub - 1)
+        self._tmp = np.empty((self.up, 0), dtype=np.complex64)
+
+    def process(self, x) -> np.ndarray:
+        x = complex_input(x)
+        out = np.empty(x.size * self.up, dtype=np.complex64)
+        if x.size:
+            if self._tmp.shape[1] < x.size:
+                self._tmp = np.empty((self.up, x.size), dtype=np.complex64)
+            buf = self._hist.load(x)
+            for p in range(self.up):
+                _run_fir(self._phases[p], buf, self._tmp[p, : x.size])
+            out.reshape(x.size, self.up)[:] = self._tmp[:, : x.size].T
+            self._hist.keep_tail(x.size)
+        return out
+
+    def reset(self) -> None:
+        self._hist.reset()
+
+    def copy(self) -> "FirInterpolator":
+        other = FirInterpolator.__new__(FirInterpolator)
+        other.taps, other.up, other._phases = self.taps, self.up, self._phases
+        other._hist, other._tmp = self._hist.copy(), np.empty((self.up, 0), dtype=np.complex64)
+        return other
+
+
+class FirDecimator:
+    """Filter with ``taps`` and keep every ``down``-th output: y[m] = Σ_k h[k]·x[m·down - k].
+
+    Equals ``scipy.signal.upfirdn(taps, x, 1, down)`` over the whole stream (outputs at absolute
+    input indices 0, down, 2·down, ...). A chunk yields as many outputs as such indices it holds,
+    so the output length depends on the chunk's alignment, exactly as one call would produce.
+    """
+
+    def __init__(self, taps, down: int):
+        self.taps = taps_array(taps)
+        self.down = positive_int("down", down)
+        self._hist = _History(self.taps.size - 1)
+        self._first = 0  # offset in the next chunk of the next kept output
+
+    def process(self, x) -> np.ndarray:
+        x = complex_input(x)
+        n_out = max(0, -(-(x.size - self._first) // self.down))
+        out = np.empty(n_out, dtype=np.complex64)
+        if x.size:
+            _decimate_kernel(self.taps, self._hist.load(x), self._first, self.down, out)
+            self._hist.keep_tail(x.size)
+            self._first = self._first + n_out * self.down - x.size
+        return out
+
+    def reset(self) -> None:
+        self._hist.reset()
+        self._first = 0
+
+    def copy(self) -> "FirDecimator":
+        other = FirDecimator.__new__(FirDecimator)
+        other.taps, other.down, other._hist, other._first = self.taps, self.down, self._hist.copy(), self._first
+        return other
+
+
+__all__ = ["DspArgumentError", "FirDecimator", "FirFilter", "FirInterpolator"]
