@@ -1,0 +1,116 @@
+"""The satellite pass applied to a sample stream, with beam-centre compensation (numba FOC).
+
+Everything is keyed to the absolute sample index ``n`` through piecewise-linear tables
+(:class:`PassTables`), never to the wall clock.
+
+Downlink (satellite → phone), compensation *before* the channel::
+
+    y[n] = a(n) · D_{+f_d(n)} { τ(n) ∘ R_{−f_c(n)} { x } }[n]
+
+Uplink (phone → satellite), compensation *after* the channel, plus the satellite receiver's noise::
+
+    y[n] = R_{−f_c(n)} { D_{+f_d(n)} { τ(n) ∘ (a(n)·x) } }[n] + w[n]
+
+with ``R_f`` a :class:`~skycall.dsp.rotator.TrajectoryRotator`, ``τ∘`` a
+:class:`~skycall.dsp.farrow.FarrowDelay` (one-way delay, drifting up to ±40 µs/s), ``f_d`` the
+handset's physical Doppler, ``f_c`` the beam centre's Doppler (zero when compensation is off)
+and ``a(n)`` the amplitude that gives the link budget's Es/N0 over a noise power ``N``:
+``Es/N0 = a²·sps/N`` for a unit-power, ``sps`` samples-per-symbol input, so
+``a(n) = sqrt(N · 10^(Es/N0(n)/10) / sps)``. The phone sees ``f_d − f_c``: the residual.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from skycall.dsp.farrow import FarrowDelay
+
+from skycall.dsp.rotator import TrajectoryRotator
+
+
+@dataclass(frozen=True)
+class PassTables:
+    """Channel state at absolute sample indices (piecewise linear between points).
+
+    Attributes
+    ----------
+    index : int64 (K,)
+        Strictly increasing absolute sample indices.
+    doppler_hz : float64 (K,)
+        Physical Doppler of the handset, Hz.
+    centre_doppler_hz : float64 (K,)
+        Doppler of the serving beam's centre (what compensation removes), Hz.
+    delay_s : float64 (K,)
+        One-way propagation delay, s.
+    esn0_db : float64 (K,)
+        Es/N0 from the link budget, dB.
+    """
+
+    index: np.ndarray
+    doppler_hz: np.ndarray
+    centre_doppler_hz: np.ndarray
+    delay_s: np.ndarray
+    esn0_db: np.ndarray
+
+    def residual_hz(self) -> np.ndarray:
+        """What the phone sees after beam-centre compensation: f_d − f_c."""
+        return self.doppler_hz - self.centre_doppler_hz
+
+    def at(self, name: str, n) -> np.ndarray:
+        """Table ``name`` interpolated at absolute sample indices ``n``."""
+        return np.interp(np.asarray(n, dtype=np.float64), self.index.astype(np.float64), getattr(self, name))
+
+
+class PassPath:
+    """One direction of the pass channel (see the module docstring for the two orders).
+
+    Parameters
+    ----------
+    tables : PassTables
+    sample_rate_sps : float
+    samples_per_symbol : int
+    noise_power : float
+        Noise power per complex sample N the Es/N0 refers to (the air's floor on the downlink,
+        the satellite receiver's own noise on the uplink).
+    compensate : bool
+        Apply the beam-centre compensation.
+    uplink : bool
+        Uplink order (compensation after the channel) and add the receiver noise from ``rng``.
+    rng : numpy.random.Generator, optional
+        Noise source (uplink only).
+    """
+
+    def __init__(
+        self,
+        tables: PassTables,
+        sample_rate_sps: float,
+        samples_per_symbol: int,
+        noise_power: float,
+        compensate: bool,
+        uplink: bool,
+        rng: np.random.Generator | None = None,
+    ):
+        fs, idx = sample_rate_sps, tables.index
+        self.tables, self.uplink, self.compensate = tables, uplink, compensate
+        self.noise_power = float(noise_power)
+        self.rng = rng
+        if uplink and rng is None:
+            raise ValueError("the uplink path adds the satellite receiver's noise and needs a seeded rng")
+        self._comp = TrajectoryRotator(fs, idx, tables.centre_doppler_hz, sign=-1) if compensate else None
+        self._delay = FarrowDelay(fs, idx, tables.delay_s)
+        self._doppler = TrajectoryRotator(fs, idx, tables.doppler_hz, sign=+1)
+        self._amp = np.sqrt(self.noise_power * 10.0 ** (tables.esn0_db / 10.0) / samples_per_symbol)
+        self._idx_f = idx.astype(np.float64)
+
+    def process(self, x: np.ndarray, first_index: int) -> np.ndarray:
+        """Apply the path to ``x`` whose first sample is absolute index ``first_index``."""
+        n = np.arange(first_index, first_index + len(x), dtype=np.float64)
+        amp = np.interp(n, self._idx_f, self._amp).astype(np.float32)
+        if not self.uplink:
+            y = self._comp.process(x, first_index) if self._comp else x
+            y = self._doppler.process(self._delay.process(y, first_index), first_index)
+            return (y * amp).astype(np.complex64)
+        y = self._doppler.process(self._delay.process((x * amp).astype(np.complex64), first_index), first_index)
+        if self._comp:
+            y = self._comp.process(y, first_index)
+        w = self.rng.standard_normal((len(x), 2), dtype=np.float32) * np.float32(np.sqrt(self.noise_power / 2))
+        return (y + w.view(np.complex64)[:, 0]).astype(np.complex64)

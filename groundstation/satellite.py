@@ -1,0 +1,87 @@
+"""The satellite: one 40 ms slot of ground-station processing at baseband (no I/O, no clocks).
+
+Downlink: call control (beacons, signalling) / talker → encoder → modulator → pass channel
+with beam-centre Doppler **pre**-compensation (numba FOC) → radio.
+Uplink: radio → pass channel with beam-centre Doppler **post**-compensation and the satellite
+receiver's noise → receiver (``satellite`` profile) → call control → playout → decoder → ear.
+
+Schedule: ``step(slot, ul_prev)`` digests the uplink of slot ``slot − 1`` and returns the
+downlink of slot ``slot``, so the two processes of a call overlap their work by one slot.
+"""
+
+import numpy as np
+from skycall.modem.rx import Receiver
+
+from groundstation.pass_channel import PassPath
+from skycall.call.messages import MsgType
+from skycall.call.session import NetworkSession
+from skycall.call.voice import VoiceSink, VoiceSource
+from skycall.modem.frame import Frame
+from skycall.modem.profiles import get_profile
+from skycall.modem.tx import Transmitter
+from skycall.modem.waveform import WaveformConfig
+from skycall.vocoder.base import Vocoder
+
+
+class Satellite:
+    """Ground-station core: ``step(slot, ul_prev) -> dl``.
+
+    Parameters
+    ----------
+    waveform : WaveformConfig
+    dl_path, ul_path : PassPath
+        The pass channel each way (``ul_path`` None in downlink-only mode).
+    vocoder : Vocoder
+    speech : np.ndarray
+        What the satellite-side talker says once the call is up (8 kHz float).
+    sat_id, beam_id : int
+        Broadcast in the beacon.
+    dl_only : bool
+        Downlink-only call (half-duplex handset radio).
+    """
+
+    def __init__(
+        self,
+        waveform: WaveformConfig,
+        dl_path: PassPath,
+        ul_path: PassPath | None,
+        vocoder: Vocoder,
+        speech: np.ndarray,
+        sat_id: int = 1,
+        beam_id: int = 0,
+        dl_only: bool = False,
+    ):
+        self.waveform = waveform
+        self.dl_path, self.ul_path = dl_path, ul_path
+        self.transmitter = Transmitter(waveform)
+        self.receiver = Receiver(waveform, get_profile("satellite"))
+        self.session = NetworkSession(sat_id=sat_id, beam_id=beam_id, dl_only=dl_only)
+        self.talker = VoiceSource(vocoder, speech)
+        self.listener = VoiceSink(vocoder)
+        self.rx_frames: list = []
+        self.n = waveform.samples_per_frame
+
+    def step(self, slot: int, ul_prev: np.ndarray | None) -> np.ndarray:
+        """Digest uplink slot ``slot − 1`` (if any) and return downlink slot ``slot`` (complex64)."""
+        if ul_prev is not None and self.ul_path is not None and slot > 0:
+            first = (slot - 1) * self.n
+            for rx in self.receiver.process(self.ul_path.process(ul_prev, first), first):
+                self.rx_frames.append(rx)
+                self.session.on_frame(slot, rx)
+                if (
+                    rx.crc_ok
+                    and rx.type == MsgType.VOICE
+                    and self.session.in_call
+                    and rx.call_id == self.session.call_id
+                ):
+                    self.listener.push(rx.seq, rx.payload, rx.sample_index)
+        if self.session.in_call:
+            self.talker.start(slot)
+        self.listener.tick(slot, slot * self.n, self.session.in_call)
+        frame = self.session.tick(slot)
+        if frame is None:
+            voice = self.talker.next_frame(slot) if self.session.in_call else None
+            msg = MsgType.VOICE if voice is not None else MsgType.IDLE
+            seq, payload = voice if voice is not None else (slot % 4096, b"")
+            frame = Frame(type=int(msg), seq=seq, call_id=self.session.call_id, payload=payload)
+        return self.dl_path.process(self.transmitter.process([frame]), slot * self.n)

@@ -1,0 +1,126 @@
+"""The phone: one 40 ms slot of handset processing at baseband (no I/O, no clocks).
+
+Downlink: receiver (profile ``unmodified`` or ``satellite``: channel filter, acquisition,
+numba FOC tracking, timing, Viterbi) → call control → playout → decoder → ear.
+Uplink: call control / talker → encoder → modulator → carrier offset that follows the
+downlink (a phone locks its transmitter to the received carrier:
+``f_tx_offset = f_cfo_dl · f_ul / f_dl``) → radio.
+
+``step`` is a pure function of the slot number and the received samples, so the same
+inputs always give the same uplink, whatever the wall clock does.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from skycall.modem.rx import Receiver
+
+from skycall.call.messages import MsgType
+from skycall.call.session import HandsetSession
+from skycall.call.voice import VoiceSink, VoiceSource
+from skycall.dsp.rotator import Rotator
+from skycall.modem.frame import Frame
+from skycall.modem.profiles import get_profile
+from skycall.modem.tx import Transmitter
+from skycall.modem.waveform import WaveformConfig
+from skycall.vocoder.base import Vocoder
+
+#: the uplink carrier is re-tuned only when the downlink estimate moved by more than this
+RETUNE_STEP_HZ = 1.0
+
+
+@dataclass
+class PhoneLog:
+    """Per-slot record of what the phone's receiver saw (for telemetry and the report)."""
+
+    slot: list[int] = field(default_factory=list)
+    locked: list[bool] = field(default_factory=list)
+    cfo_hz: list[float] = field(default_factory=list)
+    snr_db: list[float] = field(default_factory=list)
+
+
+class Phone:
+    """Handset emulator core: ``step(slot, dl, first_index) -> ul``.
+
+    Parameters
+    ----------
+    waveform : WaveformConfig
+        Physical layer (baseband sample rate, frame length).
+    receiver_profile : str
+        ``"unmodified"`` (terrestrial-grade phone) or ``"satellite"``.
+    vocoder : Vocoder
+        Speech codec.
+    speech : np.ndarray
+        What the phone's user says once the call is up (8 kHz float).
+    ue_id : int
+        Handset identity used for registration.
+    dl_only : bool
+        Receive-only handset radio (half duplex): never transmits.
+    dl_freq_hz, ul_freq_hz : float
+        Carrier frequencies, for the uplink's carrier-follows-downlink scaling.
+    """
+
+    def __init__(
+        self,
+        waveform: WaveformConfig,
+        receiver_profile: str,
+        vocoder: Vocoder,
+        speech: np.ndarray,
+        ue_id: int,
+        dl_only: bool = False,
+        dl_freq_hz: float = 1545.0e6,
+        ul_freq_hz: float = 1646.5e6,
+    ):
+        self.waveform = waveform
+        self.receiver = Receiver(waveform, get_profile(receiver_profile))
+        self.transmitter = Transmitter(waveform)
+        self.session = HandsetSession(ue_id=ue_id, dl_only=dl_only)
+        self.talker = VoiceSource(vocoder, speech)
+        self.listener = VoiceSink(vocoder)
+        self.ul_scale = ul_freq_hz / dl_freq_hz
+        self.ul_offset_hz = 0.0
+        self._ul_phase_rad = 0.0
+        self._ul_rotator = Rotator(0.0, waveform.sample_rate_sps)
+        self._silence = np.zeros(waveform.samples_per_frame, np.complex64)
+        self.log = PhoneLog()
+        self.rx_frames: list = []  # every decoded frame (for FER/BER accounting)
+
+    def step(self, slot: int, dl: np.ndarray, first_index: int) -> np.ndarray:
+        """Process one slot of downlink samples; return one slot of uplink samples (zeros when silent)."""
+        for rx in self.receiver.process(dl, first_index):
+            self.rx_frames.append(rx)
+            self.session.on_frame(slot, rx)
+            if rx.crc_ok and rx.type == MsgType.VOICE and self.session.in_call and rx.call_id == self.session.call_id:
+                self.listener.push(rx.seq, rx.payload, rx.sample_index)
+        self.log.slot.append(slot)
+        self.log.locked.append(bool(self.receiver.locked))
+        self.log.cfo_hz.append(float(self.receiver.cfo_hz))
+        self.log.snr_db.append(float(self.receiver.snr_db))
+        if self.session.in_call:
+            self.talker.start(slot)
+        self.listener.tick(slot, first_index, self.session.in_call)
+        frame = self.session.tick(slot)
+        if frame is None and self.session.in_call and not self.session.dl_only:
+            voice = self.talker.next_frame(slot)
+            if voice is not None:
+                frame = self._voice_frame(*voice)
+        if frame is None:
+            return self._silence
+        return self._carrier(self.transmitter.process([frame]))
+
+    def _voice_frame(self, seq: int, payload: bytes) -> Frame:
+        return Frame(type=int(MsgType.VOICE), seq=seq, call_id=self.session.call_id, payload=payload)
+
+    def _carrier(self, x: np.ndarray) -> np.ndarray:
+        """Shift the uplink by the downlink's measured offset × f_ul/f_dl, phase-continuously."""
+        if self.receiver.locked:
+            target = float(self.receiver.cfo_hz) * self.ul_scale
+            if abs(target - self.ul_offset_hz) > RETUNE_STEP_HZ:
+                self.ul_offset_hz = target
+                self._ul_rotator = Rotator(target, self.waveform.sample_rate_sps, phase_rad=self._ul_phase_rad)
+        self._ul_phase_rad = float(
+            np.fmod(
+                self._ul_phase_rad + 2 * np.pi * self.ul_offset_hz * len(x) / self.waveform.sample_rate_sps, 2 * np.pi
+            )
+        )
+        return self._ul_rotator.process(x)

@@ -1,0 +1,1 @@
+"""The voice call: over-the-air signalling, call state machines, and the voice path."""
