@@ -13,9 +13,9 @@ import numpy as np
 from skycall.modem.rx import Receiver
 
 from groundstation.pass_channel import PassPath
+from skycall.call.endpoint import CallEndpoint
 from skycall.call.messages import MsgType
 from skycall.call.session import NetworkSession
-from skycall.call.voice import VoiceSink, VoiceSource
 from skycall.modem.frame import Frame
 from skycall.modem.profiles import get_profile
 from skycall.modem.tx import Transmitter
@@ -55,33 +55,15 @@ class Satellite:
         self.dl_path, self.ul_path = dl_path, ul_path
         self.transmitter = Transmitter(waveform)
         self.receiver = Receiver(waveform, get_profile("satellite"))
-        self.session = NetworkSession(sat_id=sat_id, beam_id=beam_id, dl_only=dl_only)
-        self.talker = VoiceSource(vocoder, speech)
-        self.listener = VoiceSink(vocoder)
-        self.rx_frames: list = []
+        self.call = CallEndpoint(NetworkSession(sat_id=sat_id, beam_id=beam_id, dl_only=dl_only), vocoder, speech)
         self.n = waveform.samples_per_frame
 
     def step(self, slot: int, ul_prev: np.ndarray | None) -> np.ndarray:
         """Digest uplink slot ``slot − 1`` (if any) and return downlink slot ``slot`` (complex64)."""
         if ul_prev is not None and self.ul_path is not None and slot > 0:
             first = (slot - 1) * self.n
-            for rx in self.receiver.process(self.ul_path.process(ul_prev, first), first):
-                self.rx_frames.append(rx)
-                self.session.on_frame(slot, rx)
-                if (
-                    rx.crc_ok
-                    and rx.type == MsgType.VOICE
-                    and self.session.in_call
-                    and rx.call_id == self.session.call_id
-                ):
-                    self.listener.push(rx.seq, rx.payload, rx.sample_index)
-        if self.session.in_call:
-            self.talker.start(slot)
-        self.listener.tick(slot, slot * self.n, self.session.in_call)
-        frame = self.session.tick(slot)
-        if frame is None:
-            voice = self.talker.next_frame(slot) if self.session.in_call else None
-            msg = MsgType.VOICE if voice is not None else MsgType.IDLE
-            seq, payload = voice if voice is not None else (slot % 4096, b"")
-            frame = Frame(type=int(msg), seq=seq, call_id=self.session.call_id, payload=payload)
+            self.call.receive(slot, self.receiver.process(self.ul_path.process(ul_prev, first), first))
+        frame = self.call.tick(slot, slot * self.n)
+        if frame is None:  # the downlink carrier never stops
+            frame = Frame(type=int(MsgType.IDLE), seq=slot % 4096, call_id=self.call.session.call_id)
         return self.dl_path.process(self.transmitter.process([frame]), slot * self.n)

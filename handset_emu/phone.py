@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from skycall.modem.rx import Receiver
 
-from skycall.call.messages import MsgType
+from skycall.call.endpoint import CallEndpoint
 from skycall.call.session import HandsetSession
-from skycall.call.voice import VoiceSink, VoiceSource
 from skycall.dsp.rotator import Rotator
-from skycall.modem.frame import Frame
 from skycall.modem.profiles import get_profile
 from skycall.modem.tx import Transmitter
 from skycall.modem.waveform import WaveformConfig
@@ -74,42 +72,26 @@ class Phone:
         self.waveform = waveform
         self.receiver = Receiver(waveform, get_profile(receiver_profile))
         self.transmitter = Transmitter(waveform)
-        self.session = HandsetSession(ue_id=ue_id, dl_only=dl_only)
-        self.talker = VoiceSource(vocoder, speech)
-        self.listener = VoiceSink(vocoder)
+        self.call = CallEndpoint(HandsetSession(ue_id=ue_id, dl_only=dl_only), vocoder, speech,
+                                 send_voice=not dl_only)
         self.ul_scale = ul_freq_hz / dl_freq_hz
         self.ul_offset_hz = 0.0
         self._ul_phase_rad = 0.0
         self._ul_rotator = Rotator(0.0, waveform.sample_rate_sps)
         self._silence = np.zeros(waveform.samples_per_frame, np.complex64)
         self.log = PhoneLog()
-        self.rx_frames: list = []  # every decoded frame (for FER/BER accounting)
 
     def step(self, slot: int, dl: np.ndarray, first_index: int) -> np.ndarray:
         """Process one slot of downlink samples; return one slot of uplink samples (zeros when silent)."""
-        for rx in self.receiver.process(dl, first_index):
-            self.rx_frames.append(rx)
-            self.session.on_frame(slot, rx)
-            if rx.crc_ok and rx.type == MsgType.VOICE and self.session.in_call and rx.call_id == self.session.call_id:
-                self.listener.push(rx.seq, rx.payload, rx.sample_index)
+        self.call.receive(slot, self.receiver.process(dl, first_index))
         self.log.slot.append(slot)
         self.log.locked.append(bool(self.receiver.locked))
         self.log.cfo_hz.append(float(self.receiver.cfo_hz))
         self.log.snr_db.append(float(self.receiver.snr_db))
-        if self.session.in_call:
-            self.talker.start(slot)
-        self.listener.tick(slot, first_index, self.session.in_call)
-        frame = self.session.tick(slot)
-        if frame is None and self.session.in_call and not self.session.dl_only:
-            voice = self.talker.next_frame(slot)
-            if voice is not None:
-                frame = self._voice_frame(*voice)
+        frame = self.call.tick(slot, first_index)
         if frame is None:
             return self._silence
         return self._carrier(self.transmitter.process([frame]))
-
-    def _voice_frame(self, seq: int, payload: bytes) -> Frame:
-        return Frame(type=int(MsgType.VOICE), seq=seq, call_id=self.session.call_id, payload=payload)
 
     def _carrier(self, x: np.ndarray) -> np.ndarray:
         """Shift the uplink by the downlink's measured offset × f_ul/f_dl, phase-continuously."""
