@@ -1,0 +1,332 @@
+"""IQ streams over ZeroMQ: ``StreamOut`` (PUSH, binds), ``StreamIn`` (PULL, connects), ``RawTap`` (PUB).
+
+Fast mode (default): lossless and back-pressured. PUSH/PULL with small high-water marks make a
+fast writer wait for a slow reader. A send that cannot complete within ``send_timeout_s`` (or
+``connect_timeout_s`` before the first message ever went out) is *reported*, never waited on
+forever: the message is dropped, ``counters.send_timeouts``/``dropped_messages`` count it, one
+warning is logged per outage, and until a send succeeds again the writer only tries briefly
+(``absent_timeout_s``) so the process keeps running at full speed while its peer is gone.
+
+Real-time mode (``realtime=True``): messages are paced by their sample index,
+``t_send(i) = t0 + (i - i0)/fs``; a message later than its own duration counts its lateness in
+``counters.underflows`` (samples) and re-anchors the clock. Pacing never changes the samples.
+
+``StreamIn.read(n, timeout_s)`` returns ``(first_index, samples)``: exactly ``n`` contiguous
+samples when they arrive in time; fewer when the timeout expires, the stream ended (END flag),
+or the next message does not continue the index (a *gap*: peer restarted or messages lost).
+Gaps are counted, logged and passed to ``on_gap(expected_index, got_index)`` so a receiver can
+re-acquire; the next read starts at the new index. Malformed messages are counted per kind in
+``counters.malformed`` and dropped, with one warning per kind.
+
+``RawTap`` publishes bare complex64 payloads (no header), which GNU Radio's ZMQ SUB Source reads.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import zmq
+
+from skycall.transport import security
+from skycall.transport.protocol import FLAG_END, FLAG_RESTART, MalformedMessage, StreamHeader, pack, unpack
+
+log = logging.getLogger(__name__)
+
+LOCAL_ANY_PORT = "tcp://127.0.0.1:0"
+_IDLE_SLICE_S = 0.05  # how often a waiting reader runs its idle hook (directory watch)
+
+
+@dataclass
+class StreamCounters:
+    """Never-silent accounting of one stream end (messages and samples)."""
+
+    messages: int = 0
+    samples: int = 0
+    send_timeouts: int = 0
+    dropped_messages: int = 0
+    underflows: int = 0
+    read_timeouts: int = 0
+    gaps: int = 0
+    gap_samples: int = 0
+    malformed: dict = field(default_factory=dict)
+
+
+class StreamOut:
+    """Sending end of an IQ stream (PUSH, bound to ``endpoint``; ``.endpoint`` is the resolved one).
+
+    Parameters
+    ----------
+    ctx : zmq.Context
+    sample_rate_sps, centre_freq_hz : float
+        Written into every header.
+    endpoint : str
+        Where to bind; port 0 picks a free port.
+    realtime : bool
+        Pace messages at the sample rate (see module docstring).
+    hwm : int
+        Send high-water mark in messages (back-pressure depth).
+    """
+
+    def __init__(
+        self,
+        ctx: zmq.Context,
+        *,
+        sample_rate_sps: float,
+        centre_freq_hz: float,
+        endpoint: str = LOCAL_ANY_PORT,
+        stream_id: int = 0,
+        realtime: bool = False,
+        hwm: int = 4,
+        send_timeout_s: float = 5.0,
+        connect_timeout_s: float = 30.0,
+        absent_timeout_s: float = 0.01,
+        curve: security.CurveKeys | None = None,
+        name: str = "stream",
+    ):
+        self.sample_rate_sps, self.centre_freq_hz = float(sample_rate_sps), float(centre_freq_hz)
+        self.stream_id, self.realtime, self.name = stream_id, realtime, name
+        self.send_timeout_s, self.connect_timeout_s = send_timeout_s, connect_timeout_s
+        self.absent_timeout_s = absent_timeout_s
+        self.counters = StreamCounters()
+        self.next_index = 0
+        self._sent_any = False
+        self._absent = False
+        self._clock: tuple[float, int] | None = None  # (t0 monotonic, i0) for pacing
+        self._sock = ctx.socket(zmq.PUSH)
+        self._sock.sndhwm = hwm
+        self._sock.linger = 0
+        self.endpoint = security.bind(self._sock, endpoint, curve)
+
+    def send(self, samples: np.ndarray, first_index: int | None = None, flags: int = 0) -> bool:
+        """Send ``samples`` (1-D complex64) starting at ``first_index`` (default: continue).
+
+        Returns True when the message was queued, False when it was dropped (peer absent).
+        """
+        first = self.next_index if first_index is None else int(first_index)
+        if self.realtime:
+            self._pace(first, samples.size)
+        if not self._sent_any:
+            flags |= FLAG_RESTART
+        header = StreamHeader(first, self.sample_rate_sps, self.centre_freq_hz, self.stream_id, flags)
+        frames = pack(header, samples)
+        if not self._sent_any:
+            timeout_s = self.connect_timeout_s
+        else:
+            timeout_s = self.absent_timeout_s if self._absent else self.send_timeout_s
+        self.next_index = first + samples.size
+        if _send(self._sock, frames, timeout_s):
+            if self._absent:
+                log.warning("%s: peer is back, sending again at sample %d", self.name, first)
+            self._absent, self._sent_any = False, True
+            self.counters.messages += 1
+            self.counters.samples += samples.size
+            return True
+        self.counters.send_timeouts += 1
+        self.counters.dropped_messages += 1
+        if not self._absent:
+            log.warning(
+                "%s: no reader took sample %d within %.1f s; dropping until a reader returns",
+                self.name,
+                first,
+                timeout_s,
+            )
+        self._absent = True
+        return False
+
+    def _pace(self, first: int, n: int) -> None:
+        now = time.monotonic()
+        if self._clock is None:
+            self._clock = (now, first)
+        t0, i0 = self._clock
+        due = t0 + (first - i0) / self.sample_rate_sps
+        if now < due:
+            time.sleep(due - now)
+        elif now - due > n / self.sample_rate_sps:
+            self.counters.underflows += int(round((now - due) * self.sample_rate_sps))
+            self._clock = (now, first)
+
+    def close(self, send_end: bool = True) -> None:
+        """Send an END message (briefly) and close the socket. Idempotent."""
+        if self._sock.closed:
+            return
+        if send_end and self._sent_any and not self._absent:
+            header = StreamHeader(self.next_index, self.sample_rate_sps, self.centre_freq_hz, flags=FLAG_END)
+            self._sock.linger = 500
+            _send(self._sock, pack(header, np.zeros(0, np.complex64)), self.absent_timeout_s)
+        self._sock.close()
+
+
+def _send(sock: zmq.Socket, frames: list, timeout_s: float) -> bool:
+    """Queue a multipart message, waiting at most ``timeout_s`` for room; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            sock.send_multipart(frames, flags=zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sock.poll(max(1, int(left * 1000)), zmq.POLLOUT):
+                return False
+
+
+class StreamIn:
+    """Receiving end of an IQ stream (PULL, connects to a ``StreamOut``'s endpoint).
+
+    Parameters
+    ----------
+    ctx : zmq.Context
+    endpoint : str or None
+        The sender's endpoint; ``None``: call :meth:`connect` later.
+    sample_rate_sps : float or None
+        When given, messages announcing another rate are dropped as malformed (kind ``"rate"``).
+    on_gap : callable(expected_index, got_index) or None
+        Called when the stream index jumps (peer restarted, messages lost).
+    on_idle : callable() or None
+        Called about every 50 ms while a read waits (the runner checks for a restarted peer there).
+    """
+
+    def __init__(
+        self,
+        ctx: zmq.Context,
+        endpoint: str | None = None,
+        *,
+        sample_rate_sps: float | None = None,
+        hwm: int = 4,
+        on_gap: Callable[[int, int], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
+        curve: security.CurveKeys | None = None,
+        name: str = "stream",
+    ):
+        self.sample_rate_sps, self.name = sample_rate_sps, name
+        self.on_gap, self.on_idle = on_gap, on_idle
+        self.counters = StreamCounters()
+        self.ended = False
+        self.endpoint: str | None = None
+        self.next_index: int | None = None  # index the next returned sample will carry
+        self._cur: np.ndarray | None = None  # remainder of the current message
+        self._sock = ctx.socket(zmq.PULL)
+        self._sock.rcvhwm = hwm
+        self._sock.linger = 0
+        security.make_client(self._sock, curve)
+        if endpoint is not None:
+            self.connect(endpoint)
+
+    def connect(self, endpoint: str) -> None:
+        """(Re)connect to ``endpoint``, leaving the previous sender if any."""
+        if endpoint == self.endpoint:
+            return
+        if self.endpoint is not None:
+            self._sock.disconnect(self.endpoint)
+            log.info("%s: reconnecting %s -> %s", self.name, self.endpoint, endpoint)
+        self._sock.connect(endpoint)
+        self.endpoint = endpoint
+
+    def read(self, n: int, timeout_s: float | None = None) -> tuple[int, np.ndarray]:
+        """Return ``(first_index, samples)``: up to ``n`` contiguous complex64 samples in index order.
+
+        ``timeout_s=None`` waits forever. Fewer than ``n`` samples come back only on timeout
+        (``counters.read_timeouts``), at the end of the stream, or before a gap.
+        """
+        out = np.empty(n, dtype=np.complex64)
+        filled = 0
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        first = self.next_index
+        starved = False
+        while filled < n:
+            if self._cur is None or self._cur.size == 0:
+                msg = self._receive(deadline)
+                if msg is None:
+                    starved = not self.ended
+                    break
+                header, samples = msg
+                if self.next_index is not None and header.first_index != self.next_index:
+                    self._gap(self.next_index, header.first_index)
+                    if filled:
+                        self._cur, self.next_index = samples, header.first_index
+                        break
+                if filled == 0:
+                    first = header.first_index
+                self._cur, self.next_index = samples, header.first_index
+            take = min(n - filled, self._cur.size)
+            out[filled : filled + take] = self._cur[:take]
+            self._cur = self._cur[take:]
+            self.next_index += take
+            filled += take
+        if starved:
+            self.counters.read_timeouts += 1
+        self.counters.samples += filled
+        return (first if first is not None else 0), out[:filled]
+
+    def _gap(self, expected: int, got: int) -> None:
+        self.counters.gaps += 1
+        self.counters.gap_samples += got - expected
+        log.warning(
+            "%s: stream jumped from sample %d to %d (peer restarted or lost data)", self.name, expected, got
+        )
+        if self.on_gap is not None:
+            self.on_gap(expected, got)
+
+    def _receive(self, deadline: float | None) -> tuple[StreamHeader, np.ndarray] | None:
+        """Next valid non-empty message, or None at the deadline / end of stream."""
+        while True:
+            wait_s = _IDLE_SLICE_S if deadline is None else min(_IDLE_SLICE_S, deadline - time.monotonic())
+            if wait_s <= 0 and deadline is not None:
+                wait_s = 0.0
+            if not self._sock.poll(int(wait_s * 1000), zmq.POLLIN):
+                if self.on_idle is not None:
+                    self.on_idle()
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+                continue
+            frames = self._sock.recv_multipart(copy=False)
+            try:
+                header, samples = unpack(frames)
+                if self.sample_rate_sps is not None and header.sample_rate_sps != self.sample_rate_sps:
+                    raise MalformedMessage(
+                        "rate",
+                        f"stream is {header.sample_rate_sps} S/s, this reader expects {self.sample_rate_sps}",
+                    )
+            except MalformedMessage as err:
+                self._malformed(err)
+                continue
+            self.counters.messages += 1
+            if header.flags & FLAG_END:
+                self.ended = True
+                return None
+            self.ended = False
+            if samples.size:
+                return header, samples
+
+    def _malformed(self, err: MalformedMessage) -> None:
+        count = self.counters.malformed.get(err.kind, 0)
+        self.counters.malformed[err.kind] = count + 1
+        if count == 0:
+            log.warning("%s: dropping %s (further ones of this kind are only counted)", self.name, err)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class RawTap:
+    """PUB socket publishing bare complex64 payloads (no header) for GNU Radio's ZMQ SUB Source.
+
+    Never blocks: a subscriber that falls behind loses messages (PUB semantics).
+    """
+
+    def __init__(
+        self, ctx: zmq.Context, endpoint: str = LOCAL_ANY_PORT, curve: security.CurveKeys | None = None
+    ):
+        self._sock = ctx.socket(zmq.PUB)
+        self._sock.linger = 0
+        self.endpoint = security.bind(self._sock, endpoint, curve)
+
+    def publish(self, samples: np.ndarray) -> None:
+        self._sock.send(np.ascontiguousarray(samples, dtype=np.complex64), flags=zmq.NOBLOCK)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+__all__ = ["StreamOut", "StreamIn", "RawTap", "StreamCounters", "LOCAL_ANY_PORT"]

@@ -1,0 +1,123 @@
+"""StreamOut/StreamIn over inproc/tcp in one process: order, exact reads, gaps, malformed, timeouts."""
+
+import numpy as np
+import pytest
+import zmq
+
+from skycall.transport.protocol import StreamHeader, pack
+from skycall.transport.stream import RawTap, StreamIn, StreamOut
+
+
+@pytest.fixture
+def ctx():
+    c = zmq.Context()
+    yield c
+    c.destroy(linger=0)
+
+
+def _pair(ctx, **kw):
+    out = StreamOut(ctx, sample_rate_sps=240e3, centre_freq_hz=1545e6, hwm=1000, **kw)
+    inp = StreamIn(ctx, out.endpoint, sample_rate_sps=240e3)
+    return out, inp
+
+
+def _noise(rng, n):
+    return (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+
+
+def test_any_write_and_read_chunking_gives_the_same_samples(ctx, rng):
+    x = _noise(rng, 10_000)
+    out, inp = _pair(ctx)
+    cuts = np.sort(rng.choice(np.arange(1, x.size), 20, replace=False))
+    for part in np.split(x, cuts):
+        assert out.send(part)
+    got, idx = [], []
+    sizes = rng.integers(1, 1500, 100)
+    total = 0
+    for n in sizes:
+        n = int(min(n, x.size - total))
+        if n == 0:
+            break
+        first, y = inp.read(n, timeout_s=5)
+        assert y.size == n  # exactly n when available
+        idx.append(first)
+        got.append(y)
+        total += n
+    assert idx[0] == 0 and all(b == a + g.size for a, b, g in zip(idx, idx[1:], got, strict=False))
+    assert np.array_equal(np.concatenate(got), x)
+    out.close()
+    inp.close()
+
+
+def test_gap_is_reported_and_read_stops_before_it(ctx):
+    out, inp = _pair(ctx)
+    gaps = []
+    inp.on_gap = lambda expected, got: gaps.append((expected, got))
+    out.send(np.ones(100, np.complex64), first_index=0)
+    out.send(np.full(50, 2, np.complex64), first_index=1000)  # peer "restarted" elsewhere
+    first, y = inp.read(120, timeout_s=5)
+    assert (first, y.size) == (0, 100)
+    first, y = inp.read(50, timeout_s=5)
+    assert first == 1000 and np.all(y == 2)
+    assert gaps == [(100, 1000)] and inp.counters.gaps == 1 and inp.counters.gap_samples == 900
+    assert inp.counters.read_timeouts == 0
+
+
+def test_malformed_messages_are_counted_per_kind_and_dropped(ctx, caplog):
+    raw = ctx.socket(zmq.PUSH)
+    port = raw.bind_to_random_port("tcp://127.0.0.1")
+    inp = StreamIn(ctx, f"tcp://127.0.0.1:{port}", sample_rate_sps=240e3)
+    good = pack(StreamHeader(0, 240e3, 1e9), np.arange(4, dtype=np.complex64))
+    for frames in ([b"junk"], [b"XXXX" + good[0][4:], good[1]], [b"junk"], [good[0], b"abc"], good):
+        raw.send_multipart(frames)
+    raw.send_multipart(pack(StreamHeader(4, 1e6, 1e9), np.ones(4, np.complex64)))  # wrong rate
+    first, y = inp.read(4, timeout_s=5)
+    assert first == 0 and np.array_equal(y, np.arange(4, dtype=np.complex64))
+    first, y = inp.read(4, timeout_s=0.2)
+    assert y.size == 0 and inp.counters.read_timeouts == 1
+    assert inp.counters.malformed == {"frames": 2, "magic": 1, "payload": 1, "rate": 1}
+    assert sum("malformed" in r.getMessage() for r in caplog.records) == 4  # one warning per kind
+    raw.close()
+
+
+def test_sender_reports_an_absent_reader_instead_of_blocking(ctx):
+    out = StreamOut(
+        ctx, sample_rate_sps=1e3, centre_freq_hz=0.0, hwm=1, connect_timeout_s=0.1, send_timeout_s=0.1
+    )
+    sent = [out.send(np.ones(10, np.complex64)) for _ in range(5)]
+    assert sent == [False] * 5
+    assert out.counters.send_timeouts == 5 and out.counters.dropped_messages == 5
+    assert out.next_index == 50  # the stream clock keeps running
+
+
+def test_end_flag_stops_a_read_without_a_timeout(ctx):
+    out, inp = _pair(ctx)
+    out.send(np.ones(10, np.complex64))
+    out.close()
+    first, y = inp.read(100, timeout_s=10)
+    assert y.size == 10 and inp.ended and inp.counters.read_timeouts == 0
+
+
+def test_paced_mode_sends_the_same_samples(ctx, rng):
+    x = _noise(rng, 4000)
+    out = StreamOut(ctx, sample_rate_sps=200e3, centre_freq_hz=1.0, realtime=True, hwm=1000)
+    inp = StreamIn(ctx, out.endpoint)
+    for part in np.split(x, 8):
+        out.send(part)
+    _, y = inp.read(x.size, timeout_s=5)
+    assert np.array_equal(y, x)
+
+
+def test_raw_tap_publishes_bare_complex64(ctx):
+    tap = RawTap(ctx)
+    sub = ctx.socket(zmq.SUB)
+    sub.subscribe(b"")
+    sub.connect(tap.endpoint)
+    x = np.arange(8, dtype=np.complex64) * (1 + 2j)
+    for _ in range(200):  # PUB drops until the subscription arrives: publish until one lands
+        tap.publish(x)
+        if sub.poll(20, zmq.POLLIN):
+            break
+    assert np.array_equal(np.frombuffer(sub.recv(), np.complex64), x)
+    sub.close()
+    tap.close()
