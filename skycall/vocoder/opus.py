@@ -73,6 +73,7 @@ class OpusVocoder:
         self._pcm_in = np.zeros(FRAME_SAMPLES, dtype=np.float32)
         self._pcm_out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
         self._packet = (ctypes.c_ubyte * self.payload_bytes)()
+        self.undecodable_frames = 0
 
     def _configure_encoder(self) -> None:
         enc = self._encoder
@@ -100,18 +101,29 @@ class OpusVocoder:
         return bytes(self._packet)
 
     def decode(self, payload: bytes) -> np.ndarray:
-        """Decode one ``payload_bytes`` Opus packet into 320 float32 samples."""
+        """Decode one ``payload_bytes`` Opus packet into 320 float32 samples.
+
+        A packet that does not decode to exactly 40 ms (corrupted beyond what the framer's CRC
+        caught) is concealed instead and counted in ``undecodable_frames``.
+        """
         if len(payload) != self.payload_bytes:
             raise VocoderError(f"an Opus payload must be {self.payload_bytes} bytes, got {len(payload)}")
         buf = (ctypes.c_ubyte * len(payload)).from_buffer_copy(payload)
-        return self._decode(buf, len(payload))
+        if self._decode(buf, len(payload)) != FRAME_SAMPLES:
+            self.undecodable_frames += 1
+            return self.conceal()
+        return self._pcm_out.copy()
 
     def conceal(self) -> np.ndarray:
         """Opus packet-loss concealment: decode a lost packet (NULL data) for one 40 ms frame."""
-        return self._decode(None, 0)
+        n = self._decode(None, 0)
+        if n != FRAME_SAMPLES:
+            raise VocoderError(f"Opus concealment returned {opuslib.OpusError(n) if n < 0 else n} samples")
+        return self._pcm_out.copy()
 
-    def _decode(self, buf, n_bytes: int) -> np.ndarray:
-        n = _LIB.opus_decode_float(
+    def _decode(self, buf, n_bytes: int) -> int:
+        """Run opus_decode_float into ``_pcm_out``; return the sample count or a negative error code."""
+        return _LIB.opus_decode_float(
             self._decoder.decoder_state,
             buf,
             n_bytes,
@@ -119,14 +131,9 @@ class OpusVocoder:
             FRAME_SAMPLES,
             0,
         )
-        if n != FRAME_SAMPLES:
-            raise VocoderError(
-                f"opus_decode_float returned {opuslib.OpusError(n) if n < 0 else n} "
-                f"instead of {FRAME_SAMPLES} samples (corrupt payload?)"
-            )
-        return self._pcm_out.copy()
 
     def reset(self) -> None:
-        """Reset encoder and decoder state (settings are kept)."""
+        """Reset encoder and decoder state and the ``undecodable_frames`` count (settings are kept)."""
         self._encoder.reset_state()
         self._decoder.reset_state()
+        self.undecodable_frames = 0

@@ -5,7 +5,7 @@ import pytest
 
 from skycall.errors import MissingDependency
 from skycall.metrics.speech import align, codec_ceiling, pesq_nb
-from skycall.vocoder import VocoderError, decode_stream, encode_stream, get_vocoder
+from skycall.vocoder import Vocoder, VocoderError, decode_stream, encode_stream, get_vocoder
 from skycall.vocoder.codec2 import Codec2Vocoder
 from skycall.vocoder.opus import OpusVocoder
 
@@ -26,6 +26,7 @@ def test_payloads_have_fixed_size_for_any_input(name):
         (rng.standard_normal(320) * 1e-3).astype(np.float32),
         rng.integers(-32768, 32768, 320).astype(np.int16),
     ]
+    assert isinstance(v, Vocoder)
     sizes = {len(v.encode(f)) for f in frames}
     assert sizes == {v.payload_bytes}
     assert v.payload_bytes == {"opus": 8000 * 0.04 / 8, "codec2": 2 * 8}[name]
@@ -112,6 +113,19 @@ def test_codec2_conceal_fades_geometrically_then_silence(speech_8k):
     ratios = np.array(rms[1:4]) / np.array(rms[0:3])
     assert np.allclose(ratios, 0.5, rtol=0.1)
     assert rms[-1] == 0.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_corrupt_payloads_never_break_the_decoder(name, speech_8k):
+    """Random bytes (a frame corrupted past the CRC) decode or conceal to 40 ms of finite audio."""
+    v = get_vocoder(name)
+    rng = np.random.default_rng(11)
+    good = encode_stream(v, speech_8k[:3200])
+    for i in range(200):
+        y = v.decode(rng.bytes(v.payload_bytes) if i % 2 else good[i % len(good)])
+        assert y.shape == (320,) and np.all(np.isfinite(y))
+    if name == "opus":
+        assert 0 < v.undecodable_frames <= 100
 
 
 def test_conceal_before_any_frame_is_silence():
