@@ -6,7 +6,7 @@ bytes per frame so the framer can carry it in a fixed slot. PCM in is int16 (ful
 float (full scale 1.0); PCM out is float32 with full scale 1.0.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -105,9 +105,7 @@ def encode_stream(vocoder: Vocoder, pcm: np.ndarray) -> list[bytes]:
     return [vocoder.encode(frame) for frame in padded.reshape(n_frames, n)]
 
 
-def decode_stream(
-    vocoder: Vocoder, payloads: Sequence[bytes | None] | Iterable[bytes | None], conceal: bool = True
-) -> np.ndarray:
+def decode_stream(vocoder: Vocoder, payloads: Iterable[bytes | None], conceal: bool = True) -> np.ndarray:
     """Decode a payload sequence into one float32 signal; ``None`` marks an erased frame.
 
     An erased frame is replaced by ``vocoder.conceal()`` when ``conceal`` is true, or by

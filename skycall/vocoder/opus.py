@@ -1,9 +1,8 @@
 """Opus narrowband CBR vocoder (RFC 6716) in 40 ms frames, with the decoder's own loss concealment.
 
-Payload size is ``bitrate_bps * frame_s / 8`` bytes (40 bytes at 8 kbit/s). Opus CBR normally emits
-exactly that many bytes; a shorter packet is grown with ``opus_packet_pad`` (Opus code-3 padding,
-RFC 6716 §3.2.5), so every payload is a valid Opus packet of exactly ``payload_bytes`` bytes and
-needs no length prefix.
+Payload size is ``bitrate_bps * frame_s / 8`` bytes (40 bytes at 8 kbit/s). In CBR mode libopus
+emits exactly that many bytes (padding internally, RFC 6716 §3.2.5), so every payload is a valid
+Opus packet of exactly ``payload_bytes`` bytes and needs no length prefix; the size is checked.
 """
 
 import ctypes
@@ -31,8 +30,6 @@ def _load_libopus() -> ctypes.CDLL:
     lib.opus_encode_float.restype = ctypes.c_int32
     lib.opus_decode_float.argtypes = (ctypes.c_void_p, u8p, ctypes.c_int32, f32p, ctypes.c_int, ctypes.c_int)
     lib.opus_decode_float.restype = ctypes.c_int
-    lib.opus_packet_pad.argtypes = (u8p, ctypes.c_int32, ctypes.c_int32)
-    lib.opus_packet_pad.restype = ctypes.c_int
     return lib
 
 
@@ -56,8 +53,8 @@ class OpusVocoder:
     frame_samples = FRAME_SAMPLES
 
     def __init__(self, bitrate_bps: int = 8000, complexity: int = 10):
-        bytes_per_frame_times_200 = round(8 / FRAME_S)  # payload_bytes = bitrate_bps / 200 for 40 ms
-        if not 6000 <= bitrate_bps <= 64000 or bitrate_bps % bytes_per_frame_times_200:
+        bps_per_payload_byte = round(8 / FRAME_S)  # 200: payload_bytes = bitrate_bps / 200
+        if not 6000 <= bitrate_bps <= 64000 or bitrate_bps % bps_per_payload_byte:
             raise VocoderError(
                 f"Opus bitrate_bps={bitrate_bps} must be 6000..64000 and a multiple of 200 bit/s "
                 "(a whole number of bytes per 40 ms frame)"
@@ -66,7 +63,7 @@ class OpusVocoder:
             raise VocoderError(f"Opus complexity={complexity} must be 0..10")
         self.bitrate_bps = int(bitrate_bps)
         self.complexity = int(complexity)
-        self.payload_bytes = self.bitrate_bps // bytes_per_frame_times_200
+        self.payload_bytes = self.bitrate_bps // bps_per_payload_byte
         self._encoder = opuslib.Encoder(SAMPLE_RATE_HZ, 1, opuslib.APPLICATION_VOIP)
         self._decoder = opuslib.Decoder(SAMPLE_RATE_HZ, 1)
         self._configure_encoder()
@@ -84,6 +81,11 @@ class OpusVocoder:
         enc.signal = opuslib.SIGNAL_VOICE
         enc.complexity = self.complexity
 
+    @property
+    def lookahead_samples(self) -> int:
+        """Encoder lookahead = algorithmic delay of encode+decode, in samples (52 = 6.5 ms at 8 kHz)."""
+        return int(self._encoder.lookahead)
+
     def encode(self, pcm: np.ndarray) -> bytes:
         """Encode 320 samples (int16 or float) into exactly ``payload_bytes`` bytes."""
         self._pcm_in[:] = frame_to_float(pcm, FRAME_SAMPLES)
@@ -94,10 +96,9 @@ class OpusVocoder:
             self._packet,
             self.payload_bytes,
         )
-        if n < 0:
-            raise VocoderError(f"opus_encode_float failed: {opuslib.OpusError(n)}")
-        if n < self.payload_bytes and _LIB.opus_packet_pad(self._packet, n, self.payload_bytes) != 0:
-            raise VocoderError(f"opus_packet_pad could not grow a {n}-byte packet to {self.payload_bytes}")
+        if n != self.payload_bytes:
+            got = opuslib.OpusError(n) if n < 0 else f"{n} bytes"
+            raise VocoderError(f"Opus CBR encoder returned {got} instead of {self.payload_bytes} bytes")
         return bytes(self._packet)
 
     def decode(self, payload: bytes) -> np.ndarray:

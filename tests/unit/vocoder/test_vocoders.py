@@ -67,7 +67,7 @@ def test_opus_delay_equals_encoder_lookahead(speech_8k):
     v = OpusVocoder()
     y = decode_stream(v, encode_stream(v, speech_8k[:40000]))
     lag, _, _ = align(speech_8k[:40000], y, 8000)
-    assert lag == v._encoder.lookahead == 52
+    assert lag == v.lookahead_samples == 52
 
 
 @pytest.mark.parametrize("name", NAMES)
