@@ -1,0 +1,157 @@
+"""Rotators against float64 numpy references, chunk invariance (bit-exact) and copy mid-stream."""
+
+import numpy as np
+import pytest
+
+from skycall.dsp._checks import DspArgumentError
+from skycall.dsp.rotator import Rotator, TrajectoryRotator
+from skycall.rng import make_rng
+
+FS = 240e3
+
+
+def _noise(rng, n):
+    return (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+
+
+def _chunks(rng, n, max_len=5000):
+    edges = np.sort(rng.integers(0, n, size=n // max_len * 2 + 3))
+    return np.concatenate([[0], edges, [n]])
+
+
+def _phase_error_rad(y, x, ref_cycles):
+    """Largest |angle(y / (x·exp(j2π·ref)))| (x must have no zeros)."""
+    ref = x.astype(np.complex128) * np.exp(2j * np.pi * ref_cycles)
+    return float(np.max(np.abs(np.angle(y * np.conj(ref)))))
+
+
+def _trapezoid_cycles(index, freq_hz, n_abs):
+    """∫₀ⁿ f dt / fs for piecewise-linear f with integer knots: the trapezoid sum is exact."""
+    lo = min(0, int(n_abs[0]))
+    grid = np.arange(lo, int(n_abs[-1]) + 2)
+    f = np.interp(grid, index, freq_hz)
+    cyc = np.concatenate([[0.0], np.cumsum((f[:-1] + f[1:]) / 2 / FS)])
+    return cyc[n_abs - lo] - cyc[-lo]
+
+
+def test_rotator_stays_within_1e5_rad_of_float64_reference_over_1e7_samples():
+    f_hz, phase = 12345.678, 0.7
+    rot = Rotator(f_hz, FS, phase)
+    x = np.ones(1_000_000, dtype=np.complex64)
+    worst_phase, worst_amp = 0.0, 0.0
+    for c in range(10):
+        y = rot.process(x)
+        n = np.arange(c * x.size, (c + 1) * x.size, dtype=np.float64)
+        ref = np.mod(f_hz / FS * n, 1.0) + phase / (2 * np.pi)
+        worst_phase = max(worst_phase, _phase_error_rad(y, x, ref))
+        worst_amp = max(worst_amp, float(np.max(np.abs(np.abs(y) - 1))))
+    assert worst_phase < 1e-5
+    assert worst_amp < 1e-6
+
+
+@pytest.mark.parametrize("f_hz", [0.0, -47_000.3, 119_999.0])
+def test_rotator_chunking_is_bit_exact_and_copy_continues(f_hz):
+    rng = make_rng(11)
+    x = _noise(rng, 60_000)
+    y = Rotator(f_hz, FS, 0.1).process(x)
+    rot = Rotator(f_hz, FS, 0.1)
+    edges = _chunks(rng, x.size)
+    parts = [rot.process(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    np.testing.assert_array_equal(np.concatenate(parts), y)
+    rot.reset()
+    rot.process(x[:33_333])
+    twin = rot.copy()
+    np.testing.assert_array_equal(twin.process(x[33_333:]), y[33_333:])
+    np.testing.assert_array_equal(rot.process(x[33_333:]), y[33_333:])
+    n = np.arange(x.size)
+    assert _phase_error_rad(y, x, f_hz / FS * n + 0.1 / (2 * np.pi)) < 2e-6
+
+
+def _doppler_table():
+    # constant, +600 Hz/s ramp, steeper ramp, held; starts after 0 (first frequency held before)
+    index = np.array([1_000, 50_000, 170_000, 230_000, 300_000], dtype=np.int64)
+    freq = np.array([-30_000.0, -30_000.0, -30_000.0 + 600.0 * 120_000 / FS, 20_000.0, 35_000.0])
+    return index, freq
+
+
+def test_trajectory_matches_exact_integral_and_holds_ends():
+    index, freq = _doppler_table()
+    rot = TrajectoryRotator(FS, index, freq, phase_rad=0.3)
+    x = np.ones(400_000, dtype=np.complex64)
+    y = rot.process(x)
+    ref = _trapezoid_cycles(index, freq, np.arange(x.size)) + 0.3 / (2 * np.pi)
+    assert _phase_error_rad(y, x, ref) < 1e-5
+    assert np.max(np.abs(np.abs(y) - 1)) < 1e-5  # float32 lane recursion over one block
+
+
+def test_trajectory_sign_minus_undoes_plus_and_first_index_addresses_absolute_samples():
+    index, freq = _doppler_table()
+    rng = make_rng(12)
+    x = _noise(rng, 320_000)
+    y = TrajectoryRotator(FS, index, freq).process(x)
+    back = TrajectoryRotator(FS, index, freq, sign=-1).process(y)
+    np.testing.assert_allclose(back, x, atol=2e-5 * np.max(np.abs(x)))
+    late = TrajectoryRotator(FS, index, freq)
+    np.testing.assert_array_equal(late.process(x[200_000:210_000], first_index=200_000), y[200_000:210_000])
+    assert late.sample_index == 210_000
+    np.testing.assert_array_equal(late.process(x[210_000:211_000]), y[210_000:211_000])
+
+
+def test_trajectory_chunking_is_bit_exact_and_copy_continues():
+    index, freq = _doppler_table()
+    rng = make_rng(13)
+    x = _noise(rng, 320_000)
+    y = TrajectoryRotator(FS, index, freq).process(x)
+    rot = TrajectoryRotator(FS, index, freq)
+    edges = _chunks(rng, x.size, max_len=20_000)
+    parts = [rot.process(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    np.testing.assert_array_equal(np.concatenate(parts), y)
+    rot.reset()
+    rot.process(x[:171_717])
+    twin = rot.copy()
+    np.testing.assert_array_equal(twin.process(x[171_717:]), y[171_717:])
+    np.testing.assert_array_equal(rot.process(x[171_717:]), y[171_717:])
+
+
+def _ramp_reference_cycles(f0_hz, rate_hz_per_s, n):
+    """Closed-form cycles(n) = f0·n/fs + ½·ṙ·(n/fs)², in long double, reduced mod 1."""
+    t = n.astype(np.longdouble) / np.longdouble(FS)
+    cyc = np.longdouble(f0_hz) * t + np.longdouble(0.5 * rate_hz_per_s) * t * t
+    return np.asarray(np.mod(cyc, 1), dtype=np.float64)
+
+
+def _check_ramp(duration_s, step):
+    f0, rate = -36_000.0, 600.0  # Hz, Hz/s
+    n_total = int(duration_s * FS)
+    index = np.array([0, n_total], dtype=np.int64)
+    rot = TrajectoryRotator(FS, index, np.array([f0, f0 + rate * duration_s]))
+    x = np.ones(step, dtype=np.complex64)
+    worst = 0.0
+    for start in range(0, n_total, step):
+        y = rot.process(x)
+        worst = max(worst, _phase_error_rad(y, x, _ramp_reference_cycles(f0, rate, np.arange(start, start + step))))
+    return worst
+
+
+def test_quadratic_phase_of_600_hz_per_s_ramp_is_exact_over_20_s():
+    assert _check_ramp(20.0, 480_000) < 1e-5
+
+
+@pytest.mark.slow
+def test_quadratic_phase_of_600_hz_per_s_ramp_is_exact_over_10_min():
+    assert _check_ramp(600.0, 1_440_000) < 1e-5
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(DspArgumentError, match="freq_hz"):
+        Rotator(200e3, FS)
+    with pytest.raises(DspArgumentError, match="sample_rate_sps"):
+        Rotator(1e3, 0.0)
+    with pytest.raises(DspArgumentError, match="increasing"):
+        TrajectoryRotator(FS, np.array([0, 0]), np.array([1.0, 2.0]))
+    with pytest.raises(DspArgumentError, match="integer"):
+        TrajectoryRotator(FS, np.array([0.0, 1.0]), np.array([1.0, 2.0]))
+    with pytest.raises(DspArgumentError, match="sign"):
+        TrajectoryRotator(FS, np.array([0]), np.array([1.0]), sign=2)
+    with pytest.raises(DspArgumentError, match="first_index"):
+        TrajectoryRotator(FS, np.array([0]), np.array([1.0])).process(np.ones(4), first_index=-1)
