@@ -25,6 +25,7 @@ import numpy as np
 from skycall.dsp.farrow import FarrowDelay
 
 from skycall.dsp.rotator import TrajectoryRotator
+from skycall.errors import SkycallError
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,22 @@ class PassTables:
     centre_doppler_hz: np.ndarray
     delay_s: np.ndarray
     esn0_db: np.ndarray
+
+    @classmethod
+    def from_trajectory(cls, trajectory, link: str, sample_rate_sps: float, compensate: bool,
+                        esn0_offset_db: float = 0.0) -> "PassTables":
+        """Tables of one link (``"dl"``/``"ul"``) of a ChannelTrajectory; its t = 0 is sample 0.
+
+        Raises a clear error when the handset is not served somewhere in the trajectory.
+        """
+        lt = trajectory.link(link)
+        if np.any(trajectory.beam_id < 0):
+            t_bad = float(trajectory.t_s[np.argmax(trajectory.beam_id < 0)])
+            raise SkycallError(f"the handset is not served {t_bad:.2f} s into the run (satellite below the mask "
+                               "or beyond the scan limit): move [pass] call_offset_s inside the pass")
+        centre = -lt.precomp_hz if compensate else np.zeros_like(lt.doppler_hz)
+        index = np.round(trajectory.t_s * sample_rate_sps).astype(np.int64)
+        return cls(index, lt.doppler_hz, centre, lt.delay_s, lt.esn0_db + esn0_offset_db)
 
     def residual_hz(self) -> np.ndarray:
         """What the phone sees after beam-centre compensation: f_d − f_c."""

@@ -10,14 +10,15 @@ downlink of slot ``slot``, so the two processes of a call overlap their work by 
 """
 
 import numpy as np
-from skycall.modem.rx import Receiver
 
 from groundstation.pass_channel import PassPath
 from skycall.call.endpoint import CallEndpoint
 from skycall.call.messages import MsgType
+from skycall.call.record import RxLog
 from skycall.call.session import NetworkSession
 from skycall.modem.frame import Frame
 from skycall.modem.profiles import get_profile
+from skycall.modem.rx import Receiver
 from skycall.modem.tx import Transmitter
 from skycall.modem.waveform import WaveformConfig
 from skycall.vocoder.base import Vocoder
@@ -57,12 +58,14 @@ class Satellite:
         self.receiver = Receiver(waveform, get_profile("satellite"))
         self.call = CallEndpoint(NetworkSession(sat_id=sat_id, beam_id=beam_id, dl_only=dl_only), vocoder, speech)
         self.n = waveform.samples_per_frame
+        self.log = RxLog()
 
     def step(self, slot: int, ul_prev: np.ndarray | None) -> np.ndarray:
         """Digest uplink slot ``slot − 1`` (if any) and return downlink slot ``slot`` (complex64)."""
         if ul_prev is not None and self.ul_path is not None and slot > 0:
             first = (slot - 1) * self.n
             self.call.receive(slot, self.receiver.process(self.ul_path.process(ul_prev, first), first))
+        self.log.append(self.receiver)
         frame = self.call.tick(slot, slot * self.n)
         if frame is None:  # the downlink carrier never stops
             frame = Frame(type=int(MsgType.IDLE), seq=slot % 4096, call_id=self.call.session.call_id)

@@ -10,31 +10,20 @@ downlink (a phone locks its transmitter to the received carrier:
 inputs always give the same uplink, whatever the wall clock does.
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
-from skycall.modem.rx import Receiver
 
 from skycall.call.endpoint import CallEndpoint
+from skycall.call.record import RxLog
 from skycall.call.session import HandsetSession
 from skycall.dsp.rotator import Rotator
 from skycall.modem.profiles import get_profile
+from skycall.modem.rx import Receiver
 from skycall.modem.tx import Transmitter
 from skycall.modem.waveform import WaveformConfig
 from skycall.vocoder.base import Vocoder
 
 #: the uplink carrier is re-tuned only when the downlink estimate moved by more than this
 RETUNE_STEP_HZ = 1.0
-
-
-@dataclass
-class PhoneLog:
-    """Per-slot record of what the phone's receiver saw (for telemetry and the report)."""
-
-    slot: list[int] = field(default_factory=list)
-    locked: list[bool] = field(default_factory=list)
-    cfo_hz: list[float] = field(default_factory=list)
-    snr_db: list[float] = field(default_factory=list)
 
 
 class Phone:
@@ -79,15 +68,12 @@ class Phone:
         self._ul_phase_rad = 0.0
         self._ul_rotator = Rotator(0.0, waveform.sample_rate_sps)
         self._silence = np.zeros(waveform.samples_per_frame, np.complex64)
-        self.log = PhoneLog()
+        self.log = RxLog()
 
     def step(self, slot: int, dl: np.ndarray, first_index: int) -> np.ndarray:
         """Process one slot of downlink samples; return one slot of uplink samples (zeros when silent)."""
         self.call.receive(slot, self.receiver.process(dl, first_index))
-        self.log.slot.append(slot)
-        self.log.locked.append(bool(self.receiver.locked))
-        self.log.cfo_hz.append(float(self.receiver.cfo_hz))
-        self.log.snr_db.append(float(self.receiver.snr_db))
+        self.log.append(self.receiver)
         frame = self.call.tick(slot, first_index)
         if frame is None:
             return self._silence

@@ -176,9 +176,14 @@ class HandsetSession(_Side):
     def _idle_state(self) -> str:
         return "camped" if self.dl_only else "idle"
 
+    @property
+    def can_dial(self) -> bool:
+        """Registered, not in a call, and able to transmit."""
+        return self.state == "idle" and not self.dl_only
+
     def dial(self, frame_no: int, call_id: int) -> bool:
         """Place a call (handset-originated); False when not registered or in downlink-only mode."""
-        if self.state != "idle" or self.dl_only:
+        if not self.can_dial:
             self.events.append({"t": "dial_refused", "side": self.name, "frame": frame_no, "state": self.state})
             return False
         self.call_id, self.dial_frame = call_id, frame_no
@@ -254,9 +259,14 @@ class NetworkSession(_Side):
     def _idle_state(self) -> str:
         return "registered" if self.ue_id is not None else "idle"
 
+    @property
+    def can_dial(self) -> bool:
+        """A registered handset (or, downlink-only, any camped one) and no call in progress."""
+        return self.state == "registered" or (self.dl_only and self.state == "idle")
+
     def dial(self, frame_no: int, call_id: int) -> bool:
         """Page the handset (network-originated call); in dl_only mode no registration is needed."""
-        if self.state not in ("registered",) and not (self.dl_only and self.state == "idle"):
+        if not self.can_dial:
             self.events.append({"t": "dial_refused", "side": self.name, "frame": frame_no, "state": self.state})
             return False
         self.call_id, self.dial_frame = call_id, frame_no

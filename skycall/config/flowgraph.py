@@ -37,7 +37,9 @@ class PassConfig:
     observer_alt_m: float = spec(0.0, lo=-500.0, hi=9000.0, doc="handset height above the ellipsoid")
     start_utc: str = spec("2026-01-01T00:00:00Z", doc="search for the first pass after this time (ISO 8601)")
     min_elevation_deg: float = spec(10.0, lo=0.0, hi=89.0, doc="pass visibility mask")
-    call_offset_s: float = spec(-10.0, lo=-3600.0, hi=3600.0, doc="call start relative to max elevation")
+    ground_track_offset_km: float = spec(0.0, lo=-2000.0, hi=2000.0, doc="circular orbit: ground track east of "
+                                         "the handset (0: overhead pass; larger: lower pass)")
+    call_offset_s: float = spec(-10.0, lo=-3600.0, hi=3600.0, doc="stream start relative to max elevation")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,74 @@
+"""``groundstation``: the satellite-side process of a flowgraph (started by ``skycall run``).
+
+Per 40 ms slot: ``dl = satellite.step(slot, ul_prev)`` → radio transmit; radio receive → ``ul_prev``
+(full duplex). The pass, beam-centre pre-/post-compensation and the call all run in
+:class:`~groundstation.satellite.Satellite`; this module only does I/O and bookkeeping.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from groundstation.build import build_satellite, pass_record
+from skycall.call.build import load_call_speech
+from skycall.call.process import RateAdapter, SlotHarness
+from skycall.errors import SkycallError
+from skycall.log import setup_logging
+
+log = logging.getLogger("groundstation")
+
+
+def run(node) -> int:
+    """Run the ground station's slot loop on a :class:`~skycall.runner.node.Node`."""
+    from skycall.radio.factory import open_radio
+
+    flow, proc = node.flow, node.proc
+    profile = flow.profiles[proc.name]
+    speech = load_call_speech(flow, Path(node.out_dir) / "speech")
+    sat, scenario = build_satellite(flow, speech, loopback=profile.driver == "loopback")
+    radio = open_radio(flow, proc.name, node)
+    rate = RateAdapter(proc.sample_rate_sps)
+    harness = SlotHarness(node, sat, "groundstation")
+    n, full_duplex = sat.n, flow.call.duplex == "full"
+    log.info("pass: max elevation %.1f deg, beam %d, %d slots", scenario.pass_.max_elevation_deg,
+             int(scenario.trajectory.beam_id[0]), harness.n_slots)
+    ul_prev = None
+    try:
+        for k in range(harness.n_slots):
+            harness.begin(k)
+            if harness.stop:
+                break
+            dl = sat.step(k, ul_prev)
+            radio.write(rate.to_radio(dl), k * rate.radio_samples(n))
+            if full_duplex:
+                _, ul = radio.read(rate.radio_samples(n))
+                ul_prev = rate.from_radio(ul)
+            harness.end(k, k * n)
+    finally:
+        radio.stop()
+        radio.close()
+        lo_hz = flow.air.lo_offset_ppm * 1e-6 * flow.proc("handset").rx_freq if profile.driver == "loopback" else 0.0
+        harness.save(pass_record(flow, scenario, harness.slot + 1, lo_hz), {"duplex": flow.call.duplex})
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="groundstation", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=1)
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, "groundstation")
+    from skycall.runner.node import Node
+
+    try:
+        node = Node.from_env()
+        return run(node)
+    except SkycallError as err:
+        log.error("%s", err)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

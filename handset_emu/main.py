@@ -1,0 +1,69 @@
+"""``handset-emu``: the phone-side process of a flowgraph (started by ``skycall run``).
+
+Per 40 ms slot: radio receive → ``ul = phone.step(slot, dl, index)`` → radio transmit (unless the
+handset's radio is receive-only). The receiver profile, numba FOC tracking, call control and
+voice run in :class:`~handset_emu.phone.Phone`; this module only does I/O and bookkeeping.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from handset_emu.build import build_phone
+from skycall.call.build import load_call_speech
+from skycall.call.process import RateAdapter, SlotHarness
+from skycall.errors import SkycallError
+from skycall.log import setup_logging
+
+log = logging.getLogger("handset")
+
+
+def run(node) -> int:
+    """Run the handset's slot loop on a :class:`~skycall.runner.node.Node`."""
+    from skycall.radio.factory import open_radio
+
+    flow, proc = node.flow, node.proc
+    phone = build_phone(flow, load_call_speech(flow, Path(node.out_dir) / "speech"), proc)
+    radio = open_radio(flow, proc.name, node)
+    rate = RateAdapter(proc.sample_rate_sps)
+    harness = SlotHarness(node, phone, "handset")
+    transmit = flow.call.duplex == "full" and proc.transmit
+    n = phone.waveform.samples_per_frame
+    log.info("receiver profile %s, %d slots", proc.receiver_profile, harness.n_slots)
+    try:
+        for k in range(harness.n_slots):
+            harness.begin(k)
+            if harness.stop:
+                break
+            first, dl = radio.read(rate.radio_samples(n))
+            ul = phone.step(k, rate.from_radio(dl), int(first / rate.ratio))
+            if transmit:
+                radio.write(rate.to_radio(ul), k * rate.radio_samples(n))
+            harness.end(k, k * n)
+    finally:
+        radio.stop()
+        radio.close()
+        harness.save()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="handset-emu", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=1)
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, "handset")
+    from skycall.runner.node import Node
+
+    try:
+        node = Node.from_env()
+        return run(node)
+    except SkycallError as err:
+        log.error("%s", err)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""What both process mains share: the slot loop's bookkeeping around a satellite or phone core.
+
+Per slot: service control commands (status / call / hangup / shutdown), run the call script,
+publish call-state events and a periodic receiver status on telemetry; at the end, save the
+side's record for the report. The radio I/O itself stays in each main.
+"""
+
+import logging
+from fractions import Fraction
+
+import numpy as np
+
+from skycall.call.build import call_id_for
+from skycall.call.plan import CallPlan
+from skycall.call.record import side_record
+from skycall.call.session import FRAME_S
+from skycall.config.flowgraph import BASEBAND_RATE_SPS
+from skycall.dsp.resample import RationalResampler
+
+log = logging.getLogger(__name__)
+STATUS_EVERY_SLOTS = 25  # one receiver status event per second of stream
+
+
+class SlotHarness:
+    """Control, call script and telemetry for one side's core (``Satellite`` or ``Phone``)."""
+
+    def __init__(self, node, core, role: str):
+        self.node, self.core, self.role = node, core, role
+        self.plan = CallPlan(node.flow.call, role, call_id_for(node.flow.seed))
+        self.n_slots = int(node.duration_s / FRAME_S)
+        self.slot = 0
+        self.stop = False
+        self._emitted = 0
+        self.control = node.control({"status": self._status, "call": self._call, "hangup": self._hangup,
+                                     "shutdown": self._shutdown})
+
+    @property
+    def session(self):
+        return self.core.call.session
+
+    def _status(self, **_):
+        r = self.core.receiver
+        return {"proc": self.node.name, "slot": self.slot, "state": self.session.state, "locked": bool(r.locked),
+                "cfo_hz": float(r.cfo_hz), "snr_db": float(r.snr_db)}
+
+    def _call(self, **_):
+        ok = self.session.dial(self.slot, call_id_for(self.node.flow.seed + self.slot))
+        return {"accepted": ok, "state": self.session.state}
+
+    def _hangup(self, **_):
+        self.session.hangup(self.slot)
+        return {"state": self.session.state}
+
+    def _shutdown(self, **_):
+        self.stop = True
+        return {"stopping": True}
+
+    def begin(self, slot: int) -> None:
+        """Before the core's step: control commands and the call script."""
+        self.slot = slot
+        self.control.poll()
+        self.plan.apply(slot, self.session)
+
+    def end(self, slot: int, index: int) -> None:
+        """After the core's step: call-state events and a periodic status on telemetry."""
+        events = self.session.events
+        for ev in events[self._emitted :]:
+            self.node.telemetry.emit(ev["t"], index, **{k: v for k, v in ev.items() if k != "t"})
+            log.info("%s: %s", self.role, {k: v for k, v in ev.items() if k != "t"})
+        self._emitted = len(events)
+        if slot % STATUS_EVERY_SLOTS == 0:
+            self.node.telemetry.emit("rx_status", index, **self._status())
+
+    def save(self, extra: dict | None = None, meta: dict | None = None):
+        """Write this side's record (``ROLE.npz`` + ``ROLE.json``) into the run's output directory."""
+        rec = side_record(self.role, self.core, self.slot + 1, extra)
+        rec.meta.update(meta or {})
+        rec.save(self.node.out_dir)
+        return rec
+
+
+class RateAdapter:
+    """Baseband (240 kS/s) ↔ radio rate, streaming (polyphase resamplers; identity at equal rates)."""
+
+    def __init__(self, radio_rate_sps: float):
+        ratio = Fraction(radio_rate_sps / BASEBAND_RATE_SPS).limit_denominator(64)
+        self.up = RationalResampler(ratio.numerator, ratio.denominator) if ratio != 1 else None
+        self.down = RationalResampler(ratio.denominator, ratio.numerator) if ratio != 1 else None
+        self.ratio = ratio
+
+    def to_radio(self, x: np.ndarray) -> np.ndarray:
+        return self.up.process(x) if self.up else x
+
+    def from_radio(self, x: np.ndarray) -> np.ndarray:
+        return self.down.process(x) if self.down else x
+
+    def radio_samples(self, baseband_samples: int) -> int:
+        return int(baseband_samples * self.ratio)

@@ -1,0 +1,178 @@
+"""The call's summary (``summary.json``), received speech (WAV) and report (PNG + standalone HTML).
+
+Reads the two :class:`~skycall.call.record.SideRecord` files a call leaves in its output
+directory, so a multi-process run and an in-process run are reported the same way.
+"""
+
+import base64
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from skycall.call.record import SideRecord
+from skycall.call.scoring import rms, score_speech
+from skycall.call.session import FRAME_S
+from skycall.vocoder.base import get_vocoder
+from skycall.vocoder.speech import write_wav
+
+
+def _clean(value):
+    """JSON-safe: NaN/inf become None."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _in_call_slots(rec: SideRecord) -> np.ndarray:
+    """Boolean mask of the slots this side spent connected."""
+    mask = np.zeros(len(rec.cfo_hz), bool)
+    start = None
+    for ev in rec.meta["events"]:
+        if ev.get("t") != "call_state":
+            continue
+        if ev["state"] == "connected":
+            start = ev["frame"]
+        elif start is not None:
+            mask[start : ev["frame"]] = True
+            start = None
+    if start is not None:
+        mask[start:] = True
+    return mask
+
+
+def direction(talker: SideRecord, listener: SideRecord, vocoder_name: str, truth_cfo_hz=None) -> dict:
+    """Scores of the speech from ``talker`` heard at ``listener``."""
+    out = score_speech(talker.mouth, listener.ear, get_vocoder(vocoder_name))
+    in_call = _in_call_slots(listener) & listener.locked
+    out["fer"] = listener.meta["voice_fer"]
+    out["residual_cfo_hz_rms"] = rms(listener.cfo_hz[in_call])
+    out["residual_cfo_hz_max"] = float(np.max(np.abs(listener.cfo_hz[in_call]))) if in_call.any() else math.nan
+    if truth_cfo_hz is not None and in_call.any():
+        out["cfo_tracking_error_hz_rms"] = rms(listener.cfo_hz[in_call] - truth_cfo_hz[: len(in_call)][in_call])
+    out["frames_ok"], out["frames_bad"] = listener.meta["frames_ok"], listener.meta["frames_bad"]
+    return out
+
+
+def failure_reason(gs: SideRecord, hs: SideRecord) -> str | None:
+    """Why the call did not connect or ended abnormally, in words (None when all went well)."""
+    if gs.meta["connected"] and hs.meta["connected"]:
+        causes = {r.meta["release_cause"] for r in (gs, hs)} - {None, "NORMAL"}
+        return f"call released abnormally: {', '.join(sorted(causes))}" if causes else None
+    if not hs.locked.any():
+        return ("the handset never acquired the downlink: the carrier offset it sees is outside its receiver's "
+                "pull-in range (pre-compensation off or an uncalibrated radio?)")
+    states = [e["state"] for e in hs.meta["events"] if e.get("t") == "call_state"]
+    if "camped" not in states:
+        return "the handset locked briefly but never decoded a beacon (downlink frames failed)"
+    if "idle" not in states and not hs.meta["connected"]:
+        return "the handset camped but its registration (ACCESS) never got through the uplink"
+    return f"call set-up failed (handset state {hs.meta['state']}, ground station state {gs.meta['state']})"
+
+
+def summarise(out_dir: str | Path, scenario: dict, vocoder_name: str) -> dict:
+    """Build ``summary.json`` (and the WAVs and report) from the side records in ``out_dir``."""
+    out = Path(out_dir)
+    gs, hs = SideRecord.load(out, "groundstation"), SideRecord.load(out, "handset")
+    truth = gs.extra.get("truth_cfo_hz")
+    dl = direction(gs, hs, vocoder_name, truth)
+    ul = direction(hs, gs, vocoder_name) if gs.meta.get("duplex", "full") == "full" else None
+    connected = bool(gs.meta["connected"] and hs.meta["connected"])
+    dialler = gs if scenario.get("placed_by") == "groundstation" else hs
+    acq = np.flatnonzero(hs.locked)
+    summary = {
+        "call_connected": connected,
+        "setup_time_s": dialler.meta["setup_time_s"],
+        "failure_reason": failure_reason(gs, hs),
+        "acquisition_time_s": float(acq[0] + 1) * FRAME_S if acq.size else None,
+        "dl": dl,
+        "ul": ul,
+        "mouth_to_ear_ms": dl["mouth_to_ear_ms"],
+        "release_cause": {"groundstation": gs.meta["release_cause"], "handset": hs.meta["release_cause"]},
+        "scenario": scenario,
+    }
+    summary = _clean(summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_wav(out / "dl_received.wav", hs.ear)
+    write_wav(out / "ul_received.wav", gs.ear)
+    png = plot_report(gs, hs, summary)
+    (out / "report.png").write_bytes(png)
+    (out / "report.html").write_text(html_report(summary, png))
+    return summary
+
+
+def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
+    """Four panels: Doppler before/after pre-compensation and the phone's estimate; Es/N0 and
+    elevation; call states; the downlink speech, sent and received. Returns PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t_slot = np.arange(len(hs.cfo_hz)) * FRAME_S
+    fig, ax = plt.subplots(4, 1, figsize=(10, 11), constrained_layout=True)
+    x = gs.extra
+    if "doppler_hz" in x:
+        t = x["t_s"]
+        ax[0].plot(t, x["doppler_hz"] / 1e3, label="physical Doppler at the handset")
+        ax[0].plot(t, x["residual_hz"] / 1e3, label="after beam-centre pre-compensation")
+    est = np.where(hs.locked, hs.cfo_hz, np.nan)
+    ax[0].plot(t_slot, est / 1e3, ".", ms=2, label="handset receiver's CFO estimate")
+    ax[0].set_ylabel("frequency offset (kHz)")
+    ax[0].legend(loc="best", fontsize=8)
+    ax[0].set_title("Downlink frequency offset")
+    if "esn0_db" in x:
+        ax[1].plot(x["t_s"], x["esn0_db"], label="DL Es/N0 (link budget)")
+        ax[1].plot(t_slot, np.where(hs.locked, hs.snr_db, np.nan), ".", ms=2, label="handset SNR estimate")
+        ax1b = ax[1].twinx()
+        ax1b.plot(x["t_s"], x["elevation_deg"], "k--", lw=1)
+        ax1b.set_ylabel("elevation (deg), dashed")
+        ax[1].legend(loc="best", fontsize=8)
+    ax[1].set_ylabel("dB")
+    names = ["searching", "camped", "registering", "idle", "registered", "dialing", "connected", "releasing"]
+    for rec, style in ((hs, "-"), (gs, "--")):
+        pts = [(e["frame"] * FRAME_S, names.index(e["state"])) for e in rec.meta["events"]
+               if e.get("t") == "call_state" and e["state"] in names]
+        if pts:
+            tt, yy = zip(*pts, strict=True)
+            ax[2].step(list(tt) + [t_slot[-1]], list(yy) + [yy[-1]], style, where="post", label=rec.side)
+    ax[2].set_yticks(range(len(names)), names, fontsize=8)
+    ax[2].legend(loc="best", fontsize=8)
+    ax[2].set_title("Call state")
+    fs = 8000
+    ta = np.arange(len(gs.mouth)) / fs
+    ax[3].plot(ta, gs.mouth, lw=0.5, label="satellite-side talker (mouth)")
+    ax[3].plot(np.arange(len(hs.ear)) / fs, hs.ear - 0.5, lw=0.5, label="heard at the handset (ear), offset")
+    ax[3].set_xlabel("stream time (s)")
+    ax[3].legend(loc="best", fontsize=8)
+    dl = summary["dl"]
+    ax[3].set_title(f"Downlink speech: PESQ-NB {dl['pesq_nb']} (codec alone {dl['codec_ceiling_pesq_nb']}), "
+                    f"FER {dl['fer']}, mouth-to-ear {dl['mouth_to_ear_ms']} ms")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def html_report(summary: dict, png: bytes) -> str:
+    """A self-contained HTML page: the summary table and the embedded plot."""
+    rows = []
+    for key in ("call_connected", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms", "failure_reason"):
+        rows.append(f"<tr><th>{key}</th><td>{summary.get(key)}</td></tr>")
+    for d in ("dl", "ul"):
+        if summary.get(d):
+            for key, value in summary[d].items():
+                rows.append(f"<tr><th>{d}.{key}</th><td>{value}</td></tr>")
+    img = base64.b64encode(png).decode()
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>skycall call report</title>"
+            "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em}</style></head>"
+            f"<body><h1>skycall call report</h1><table>{''.join(rows)}</table>"
+            f"<img alt='call report plots' src='data:image/png;base64,{img}'></body></html>")
