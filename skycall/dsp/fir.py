@@ -16,43 +16,39 @@ from skycall.dsp._checks import DspArgumentError, complex_input, positive_int, t
 _BLOCK = 1024  # outputs per cache block (complex samples)
 
 
-@njit(cache=True, nogil=True)
-def _fir_real_kernel(taps, buf, out):
-    """out[i] = Σ_k taps[k]·buf[i + 2(L-1-k)] on interleaved float32 (re, im) views.
+@njit(cache=True, nogil=True, inline="always")
+def _accumulate(taps, buf, out, stride):
+    """out[i] = Σ_k taps[k]·buf[i + stride·(L-1-k)], block by block, k ascending.
 
-    taps: float32 (L,); buf: float32 (2(L-1) + 2N,); out: float32 (2N,).
+    Slices keep every index provably non-negative, so LLVM vectorises the inner loop.
     """
     n_taps = taps.size
     n_out = out.size
-    blk = 2 * _BLOCK
+    blk = stride * _BLOCK
     for b0 in range(0, n_out, blk):
         b1 = min(b0 + blk, n_out)
-        t0 = taps[0]
-        off0 = 2 * (n_taps - 1)
-        for i in range(b0, b1):
-            out[i] = t0 * buf[i + off0]
+        dst = out[b0:b1]
+        src = buf[b0 + stride * (n_taps - 1) : b1 + stride * (n_taps - 1)]
+        t = taps[0]
+        for i in range(b1 - b0):
+            dst[i] = t * src[i]
         for k in range(1, n_taps):
+            src = buf[b0 + stride * (n_taps - 1 - k) : b1 + stride * (n_taps - 1 - k)]
             t = taps[k]
-            off = 2 * (n_taps - 1 - k)
-            for i in range(b0, b1):
-                out[i] += t * buf[i + off]
+            for i in range(b1 - b0):
+                dst[i] += t * src[i]
+
+
+@njit(cache=True, nogil=True)
+def _fir_real_kernel(taps, buf, out):
+    """Real taps on interleaved float32 (re, im) views: taps float32 (L,), buf (2(L-1)+2N,), out (2N,)."""
+    _accumulate(taps, buf, out, 2)
 
 
 @njit(cache=True, nogil=True)
 def _fir_complex_kernel(taps, buf, out):
-    """out[n] = Σ_k taps[k]·buf[n + L-1-k] for complex taps. taps: complex64 (L,); buf: (L-1+N,)."""
-    n_taps = taps.size
-    n_out = out.size
-    for b0 in range(0, n_out, _BLOCK):
-        b1 = min(b0 + _BLOCK, n_out)
-        t0 = taps[0]
-        for i in range(b0, b1):
-            out[i] = t0 * buf[i + n_taps - 1]
-        for k in range(1, n_taps):
-            t = taps[k]
-            off = n_taps - 1 - k
-            for i in range(b0, b1):
-                out[i] += t * buf[i + off]
+    """Complex taps: taps complex64 (L,), buf complex64 (L-1+N,), out complex64 (N,)."""
+    _accumulate(taps, buf, out, 1)
 
 
 @njit(cache=True, nogil=True)

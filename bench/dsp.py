@@ -1,0 +1,172 @@
+"""DSP kernel benchmarks: each numba block against the natural numpy/scipy implementation.
+
+Every case streams CHUNK-sized calls (state carried between calls, as in the real pipeline) and
+returns one row; see ``scripts/bench.py`` for the conventions.
+"""
+
+import shutil
+import subprocess
+
+import numpy as np
+from scipy import signal
+
+from bench.common import CHUNK, calls_for, measure_msps, row
+from skycall.dsp.farrow import FarrowDelay
+from skycall.dsp.fir import FirFilter
+from skycall.dsp.resample import RationalResampler
+from skycall.dsp.rotator import Rotator, TrajectoryRotator
+from skycall.rng import make_rng
+
+FS = 240e3
+# a 10-minute LEO-like Doppler ramp: -36 kHz → +36 kHz at 120 Hz/s, plus a 600 Hz/s stretch
+_INDEX = np.array([0, int(120 * FS), int(240 * FS), int(600 * FS)], dtype=np.int64)
+_FREQ = np.array([-36_000.0, -36_000.0 + 72_000.0, -36_000.0 + 72_000.0 - 600.0 * 120, 36_000.0])
+
+
+def _chunk() -> np.ndarray:
+    rng = make_rng(1)
+    return (rng.standard_normal(CHUNK) + 1j * rng.standard_normal(CHUNK)).astype(np.complex64)
+
+
+def _timed(step, quick: bool) -> float:
+    """MS/s of ``step()`` called repeatedly, each call consuming one CHUNK."""
+    calls = calls_for(quick)
+    return measure_msps(step, CHUNK, repeats=3 if quick else 5, calls=calls)
+
+
+class _NumpyTrajectory:
+    """Natural numpy FOC: per-sample frequency by np.interp, float64 cumsum phase, x·exp(jφ)."""
+
+    def __init__(self):
+        self.start, self.phase = 0, 0.0
+
+    def process(self, x):
+        n = np.arange(self.start, self.start + x.size)
+        phase = self.phase + 2 * np.pi * np.cumsum(np.interp(n, _INDEX, _FREQ)) / FS
+        self.start, self.phase = self.start + x.size, float(phase[-1] % (2 * np.pi))
+        return x * np.exp(1j * phase).astype(np.complex64)
+
+
+def foc_rotator(quick: bool) -> dict:
+    x = _chunk()
+    rot, ref = TrajectoryRotator(FS, _INDEX, _FREQ), _NumpyTrajectory()
+    msps = _timed(lambda: rot.process(x), quick)
+    base = _timed(lambda: ref.process(x), quick)
+    return row("foc_rotator", msps, base, "TrajectoryRotator on a Doppler ramp vs numpy interp+cumsum+exp")
+
+
+def rotator_fixed(quick: bool) -> dict:
+    x = _chunk()
+    rot = Rotator(12_345.0, FS)
+    w = 2 * np.pi * 12_345.0 / FS
+    state = {"phase": 0.0}
+    n = np.arange(CHUNK)
+
+    def numpy_step():
+        y = x * np.exp(1j * (state["phase"] + w * n)).astype(np.complex64)
+        state["phase"] = (state["phase"] + w * CHUNK) % (2 * np.pi)
+        return y
+
+    msps = _timed(lambda: rot.process(x), quick)
+    base = _timed(numpy_step, quick)
+    return row("rotator_fixed", msps, base, "phasor bank vs numpy x*exp(j(φ0+ωn))")
+
+
+def fir(quick: bool) -> dict:
+    x = _chunk()
+    taps = signal.firwin(33, 0.2).astype(np.float32)
+    filt = FirFilter(taps)
+    state = {"zi": np.zeros(taps.size - 1, dtype=np.complex64)}
+
+    def scipy_step():
+        y, state["zi"] = signal.lfilter(taps, 1.0, x, zi=state["zi"])
+        return y
+
+    msps = _timed(lambda: filt.process(x), quick)
+    base = _timed(scipy_step, quick)
+    return row("fir", msps, base, "FirFilter 33 real taps vs scipy.signal.lfilter with zi")
+
+
+def resampler(quick: bool) -> dict:
+    x = _chunk()
+    rs = RationalResampler(3, 4)
+    taps = rs.taps.astype(np.float64)
+    msps = _timed(lambda: rs.process(x), quick)
+    base = _timed(lambda: signal.upfirdn(taps, x, 3, 4), quick)
+    return row("resampler", msps, base, f"3/4, {taps.size} taps, input MS/s vs scipy.signal.upfirdn (stateless)")
+
+
+class _NumpyFarrow:
+    """Natural numpy cubic Lagrange delay: np.interp delay, floor/frac, fancy-index gathers."""
+
+    def __init__(self, index, delay_samples, n_hist):
+        self.index, self.delay, self.hist, self.start = index, delay_samples, np.zeros(n_hist, np.complex64), 0
+
+    def process(self, x):
+        buf = np.concatenate([self.hist, x])
+        n = np.arange(self.start, self.start + x.size)
+        t = n - np.interp(n, self.index, self.delay)
+        m = np.floor(t).astype(np.int64)
+        mu = (t - m).astype(np.float32)
+        pos = m - self.start + self.hist.size
+        xm1, x0, x1, x2 = buf[pos - 1], buf[pos], buf[pos + 1], buf[pos + 2]
+        k1 = -xm1 / 3 - x0 / 2 + x1 - x2 / 6
+        k2 = xm1 / 2 - x0 + x1 / 2
+        k3 = -xm1 / 6 + (x0 - x1) / 2 + x2 / 6
+        self.hist, self.start = buf[-self.hist.size :], self.start + x.size
+        return ((k3 * mu + k2) * mu + k1) * mu + x0
+
+
+def farrow(quick: bool) -> dict:
+    x = _chunk()
+    index = np.array([0, int(100 * FS)], dtype=np.int64)
+    delay_s = np.array([6.4e-3, 6.4e-3 - 40e-6 * 100])
+    fd = FarrowDelay(FS, index, delay_s)
+    ref = _NumpyFarrow(index, delay_s * FS, int(np.ceil(delay_s.max() * FS)) + 4)
+    msps = _timed(lambda: fd.process(x), quick)
+    base = _timed(lambda: ref.process(x), quick)
+    return row("farrow", msps, base, "cubic Farrow, 6.4 ms delay drifting 40 µs/s vs vectorised numpy")
+
+
+def memcpy(quick: bool) -> dict:
+    x = _chunk()
+    out = np.empty_like(x)
+    msps = _timed(lambda: np.copyto(out, x), quick)
+    return row("memcpy", msps, None, "np.copyto of one chunk: the memory-bandwidth ceiling")
+
+
+_GR_ROTATOR = """
+import time
+from gnuradio import blocks, gr
+n = {n}
+tb = gr.top_block()
+src, head = blocks.null_source(gr.sizeof_gr_complex), blocks.head(gr.sizeof_gr_complex, n)
+rot, snk = blocks.rotator_cc(0.3), blocks.null_sink(gr.sizeof_gr_complex)
+tb.connect(src, head, rot, snk)
+t0 = time.perf_counter()
+tb.run()
+print(n / (time.perf_counter() - t0) / 1e6)
+"""
+
+
+def gnuradio_rotator(quick: bool) -> dict | None:
+    """Rotator vs GNU Radio's rotator_cc, when /usr/bin/python3 has gnuradio (skipped otherwise)."""
+    python = shutil.which("python3", path="/usr/bin")
+    if python is None:
+        return None
+    probe = subprocess.run([python, "-c", "import gnuradio"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return None
+    n = 20_000_000 // (8 if quick else 1)
+    done = subprocess.run(
+        [python, "-c", _GR_ROTATOR.format(n=n)], capture_output=True, text=True, check=False, timeout=600
+    )
+    if done.returncode != 0:
+        return None
+    x = _chunk()
+    rot = Rotator(12_345.0, FS)
+    msps = _timed(lambda: rot.process(x), quick)
+    return row("rotator_vs_gnuradio", msps, float(done.stdout.split()[-1]), "Rotator vs GNU Radio rotator_cc")
+
+
+CASES = [foc_rotator, rotator_fixed, fir, resampler, farrow, memcpy, gnuradio_rotator]
