@@ -1,0 +1,136 @@
+"""Coarse acquisition: unique-word search over time and a bank of frequency hypotheses.
+
+One FFT of the search window X (length W at the channel rate fs) feeds every hypothesis f_h: the bins
+around f_h, weighted by the RRC spectrum, are inverse-transformed at 2 samples/symbol, which is a
+matched filter of the signal mixed down by f_h. On each branch y the differential products
+d[j] = y[j]·y*[j-2] (one symbol apart) remove any residual offset |f - f_h| < R/2 up to a constant
+phase, and are correlated with the UW's differential sequence du[m] = u[m]·u*[m-1]:
+
+    c[τ] = Σ_{m=1}^{U-1} d[τ+2m]·du*[m],   ρ[τ] = |c[τ]|² / Σ_m |d[τ+2m]|²   (noise only: ρ ~ Exp(1)).
+
+A candidate (ρ > detect_threshold) is refined: residual frequency f_res = R·arg(c)/2π, then a coherent
+UW correlation over a fine frequency grid gives ρ_coh = |Σ y·u*·e^{-j2πf m/R}|²/Σ|y|² (noise ~ Exp(1));
+it is accepted when ρ_coh > confirm_threshold. Timing is refined by a parabola through |corr| at
+τ-1, τ, τ+1 (half-symbol steps).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from skycall.modem.profiles import ReceiverProfile
+from skycall.modem.waveform import WaveformConfig
+
+_EDGE = 16  # samples (at 2 sps) at each end of the window spoiled by circular filtering
+
+
+def rrc_spectrum(freq_hz: np.ndarray, symbol_rate_sps: float, rolloff: float) -> np.ndarray:
+    """|H(f)| of the root-raised-cosine filter (peak 1): sqrt of the raised-cosine spectrum."""
+    f = np.abs(freq_hz) / symbol_rate_sps
+    f1, f2 = (1 - rolloff) / 2, (1 + rolloff) / 2
+    h = np.zeros_like(f)
+    h[f <= f1] = 1.0
+    mid = (f > f1) & (f <= f2)
+    h[mid] = np.sqrt(0.5 * (1 + np.cos(np.pi / rolloff * (f[mid] - f1))))
+    return h
+
+
+@dataclass(frozen=True)
+class Detection:
+    """An accepted UW: ``index`` (fractional, channel-rate index of the UW's first symbol centre),
+    ``freq_hz`` (carrier offset estimate), ``rho`` and ``rho_coh`` (detection statistics)."""
+
+    index: float
+    freq_hz: float
+    rho: float
+    rho_coh: float
+
+
+class Acquirer:
+    """Stateless UW search over windows of ``window_len`` channel-rate samples.
+
+    ``search(window, window_start)`` tests every UW whose last symbol lies in the newest ``block_len``
+    samples of the window (minus the spoiled edge), so consecutive windows hopping by ``block_len``
+    test each position exactly once.
+    """
+
+    def __init__(self, waveform: WaveformConfig, profile: ReceiverProfile, fs_hz: float, block_len: int):
+        self.waveform, self.profile, self.fs_hz = waveform, profile, float(fs_hz)
+        rs = waveform.symbol_rate_sps
+        self.decim = int(round(self.fs_hz / (2 * rs)))
+        if abs(self.decim * 2 * rs - self.fs_hz) > 1e-6 or block_len % self.decim:
+            raise ValueError("channel rate and block length must be multiples of 2·symbol_rate")
+        u = waveform.uw.astype(np.complex128)
+        self.n_uw = u.size
+        self.block24 = block_len // self.decim
+        self.n24 = self.block24 + 2 * (self.n_uw - 1) + 2 * _EDGE
+        self.n24 += self.n24 % 2
+        self.window_len = self.n24 * self.decim
+        self.block_len = block_len
+        df = self.fs_hz / self.window_len
+        n_hyp = int(np.ceil(profile.acq_range_hz / profile.acq_step_hz))
+        self.hyp_bins = np.round(np.arange(-n_hyp, n_hyp + 1) * profile.acq_step_hz / df).astype(np.int64)
+        self.df = df
+        k_rel = np.fft.fftfreq(self.n24, 1.0 / self.n24).astype(np.int64)
+        self._sel = (self.hyp_bins[:, None] + k_rel[None, :]) % self.window_len
+        self._h = rrc_spectrum(k_rel * df, rs, waveform.rolloff)[None, :]
+        tmpl = np.zeros(self.n24, dtype=np.complex128)
+        tmpl[2 : 2 * self.n_uw : 2] = u[1:] * np.conj(u[:-1])
+        ones = np.zeros(self.n24)
+        ones[2 : 2 * self.n_uw : 2] = 1.0
+        self._tmpl_f = np.conj(np.fft.fft(tmpl))
+        self._ones_f = np.conj(np.fft.fft(ones))
+        self._u = u
+        end_lo = self.n24 - self.block24 - _EDGE
+        self.tau_range = (end_lo - 2 * (self.n_uw - 1), self.n24 - _EDGE - 2 * (self.n_uw - 1))
+
+    def branches(self, window: np.ndarray) -> np.ndarray:
+        """Matched-filter outputs at 2 sps for every hypothesis, complex128 (n_hyp, n24)."""
+        spec = np.fft.fft(window)
+        return np.fft.ifft(spec[self._sel] * self._h, axis=1)
+
+    def search(self, window: np.ndarray, window_start: int) -> Detection | None:
+        """Search ``window`` (complex, length window_len, first sample at channel index window_start)."""
+        y = self.branches(window)
+        d = np.zeros_like(y)
+        d[:, 2:] = y[:, 2:] * np.conj(y[:, :-2])
+        c = np.fft.ifft(np.fft.fft(d, axis=1) * self._tmpl_f, axis=1)
+        e = np.fft.ifft(np.fft.fft(np.abs(d) ** 2, axis=1) * self._ones_f, axis=1).real
+        lo, hi = self.tau_range
+        rho = np.abs(c[:, lo:hi]) ** 2 / np.maximum(e[:, lo:hi], 1e-30)
+        h, t = np.unravel_index(np.argmax(rho), rho.shape)
+        if rho[h, t] <= self.profile.detect_threshold:
+            return None
+        tau = lo + t
+        rs = self.waveform.symbol_rate_sps
+        f_res = np.angle(c[h, tau]) / (2 * np.pi) * rs
+        f_fine, corr = self._coherent(y[h], tau, f_res)
+        seg = y[h, tau : tau + 2 * self.n_uw : 2]
+        rho_coh = abs(corr[1]) ** 2 / max(float(np.sum(np.abs(seg) ** 2)), 1e-30)
+        if rho_coh <= self.profile.confirm_threshold:
+            return None
+        a, b, cc = np.abs(corr)
+        den = a - 2 * b + cc
+        frac = 0.5 * (a - cc) / den if den < 0 else 0.0
+        index = window_start + (tau + float(np.clip(frac, -0.5, 0.5))) * self.decim
+        freq = self.hyp_bins[h] * self.df + f_fine
+        return Detection(index=index, freq_hz=float(freq), rho=float(rho[h, t]), rho_coh=float(rho_coh))
+
+    def _coherent(self, y: np.ndarray, tau: int, f_res: float) -> tuple[float, np.ndarray]:
+        """Fine frequency (Hz, within ±R/64 of f_res) maximising the coherent UW correlation at τ, and the
+        correlations at τ-1, τ, τ+1 at that frequency."""
+        rs = self.waveform.symbol_rate_sps
+        m = np.arange(self.n_uw)
+        seg = y[tau : tau + 2 * self.n_uw : 2] * np.conj(self._u) * np.exp(-2j * np.pi * f_res / rs * m)
+        n_fft = 16 * self.n_uw
+        spec = np.fft.fft(seg, n_fft)
+        span = n_fft // 64
+        idx = np.r_[np.arange(0, span + 1), np.arange(n_fft - span, n_fft)]
+        k = idx[np.argmax(np.abs(spec[idx]))]
+        p = np.abs(spec[[(k - 1) % n_fft, k, (k + 1) % n_fft]])
+        den = p[0] - 2 * p[1] + p[2]
+        kf = (k if k < n_fft // 2 else k - n_fft) + (0.5 * (p[0] - p[2]) / den if den < 0 else 0.0)
+        f_fine = f_res + kf * rs / n_fft
+        rot = np.conj(self._u) * np.exp(-2j * np.pi * f_fine / rs * m)
+        corr = np.array([np.sum(y[tau + s : tau + s + 2 * self.n_uw : 2] * rot) for s in (-1, 0, 1)])
+        return f_fine, corr

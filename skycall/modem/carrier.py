@@ -1,0 +1,137 @@
+"""Decision-directed QPSK carrier loop with phase, frequency and frequency-rate integrators (1 update/symbol).
+
+For each input symbol z: r = z·e^{-jθ}; decision d = (sgn Re r + j sgn Im r)/√2; v = r·d*;
+phase error e_p = Im(v)/A ≈ sin(θ_err), with A the running mean amplitude ((|Re r| + |Im r|)/√2).
+Loop (per symbol, T = 1/symbol_rate):
+
+    α ← α + c3·e_p                     (frequency rate, rad/symbol²)
+    ω ← ω + α + c2·e_p                 (frequency, rad/symbol)
+    θ ← θ + ω + c1·e_p                 (phase, rad)
+
+The α integrator makes the steady-state phase and frequency error zero for a linear Doppler ramp. The
+receiver periodically hands ω and α to its upstream chirp NCO, which acts as the frequency-locked outer
+loop (see :mod:`skycall.modem.rx`). e^{jθ} is kept as a phasor, advanced with a
+third-order Taylor rotation and renormalised each symbol (no trigonometry per symbol).
+"""
+
+import numpy as np
+from numba import njit
+
+_PRE, _PIM, _OMEGA, _ALPHA, _AMP = range(5)
+STATE_SIZE = 5
+_INV_SQRT2 = 1.0 / np.sqrt(2.0)
+
+
+@njit(cache=True, nogil=True)
+def carrier_track_kernel(coeffs, x, state, out):
+    """coeffs: float64 [c1, c2, c3, amp_alpha]; x, out: complex64 (N,); state: float64 (5,) updated."""
+    c1 = coeffs[0]
+    c2 = coeffs[1]
+    c3 = coeffs[2]
+    a_amp = coeffs[3]
+    pre = state[_PRE]
+    pim = state[_PIM]
+    omega = state[_OMEGA]
+    alpha = state[_ALPHA]
+    amp = state[_AMP]
+    k = 0.7071067811865476
+    for n in range(x.size):
+        zre = x[n].real
+        zim = x[n].imag
+        rre = zre * pre + zim * pim
+        rim = zim * pre - zre * pim
+        out[n] = complex(rre, rim)
+        amp += a_amp * ((abs(rre) + abs(rim)) * k - amp)
+        dre = k if rre >= 0.0 else -k
+        dim = k if rim >= 0.0 else -k
+        vim = rim * dre - rre * dim
+        e_p = vim / amp
+        alpha += c3 * e_p
+        omega += alpha + c2 * e_p
+        dphi = omega + c1 * e_p
+        d2 = dphi * dphi
+        cre = 1.0 - 0.5 * d2
+        cim = dphi * (1.0 - d2 / 6.0)
+        nre = pre * cre - pim * cim
+        nim = pre * cim + pim * cre
+        g = 1.5 - 0.5 * (nre * nre + nim * nim)
+        pre = nre * g
+        pim = nim * g
+    state[_PRE] = pre
+    state[_PIM] = pim
+    state[_OMEGA] = omega
+    state[_ALPHA] = alpha
+    state[_AMP] = amp
+
+
+def loop_coefficients(pll_bandwidth_hz: float, rate_corner_ratio: float, symbol_rate_sps: float) -> np.ndarray:
+    """Kernel coefficients [c1, c2, c3, amp_alpha] for PLL noise bandwidth B_L (Hz).
+
+    Second-order core (ζ = 1/√2): w = ω_n·T with ω_n = B_L/0.53, c1 = √2·w, c2 = w²; the rate
+    integrator is a slow third pole at ω_n/rate_corner_ratio: c3 = c2·w/rate_corner_ratio. Keeping the
+    rate pole well below ω_n keeps the loop as robust as a second-order loop at low SNR while still
+    giving zero steady-state phase error for a frequency ramp.
+    """
+    w = pll_bandwidth_hz / 0.53 / symbol_rate_sps
+    return np.array([np.sqrt(2.0) * w, w * w, w**3 / rate_corner_ratio, 1.0 / 64.0], dtype=np.float64)
+
+
+class CarrierTracker:
+    """Streaming carrier loop over symbol-rate QPSK samples (1:1, complex64 in and out).
+
+    Parameters
+    ----------
+    symbol_rate_sps : float
+        Symbol rate, used to convert the loop state to Hz and Hz/s.
+    pll_bandwidth_hz : float
+        One-sided noise bandwidth B_L of the second-order core, Hz.
+    rate_corner_ratio : float
+        ω_n / (corner of the frequency-rate integrator); larger is slower rate learning, more robust.
+    amplitude : float
+        Initial mean-amplitude estimate A of the input symbols.
+    """
+
+    def __init__(self, symbol_rate_sps: float, pll_bandwidth_hz: float, rate_corner_ratio: float, amplitude=1.0):
+        self.symbol_rate_sps = float(symbol_rate_sps)
+        self._coeffs = loop_coefficients(pll_bandwidth_hz, rate_corner_ratio, symbol_rate_sps)
+        self._amp0 = float(amplitude)
+        self._state = np.zeros(STATE_SIZE, dtype=np.float64)
+        self.reset()
+
+    def reset(self) -> None:
+        self._state[:] = 0.0
+        self._state[_PRE] = 1.0
+        self._state[_AMP] = self._amp0
+
+    @property
+    def freq_hz(self) -> float:
+        """Tracked residual frequency, Hz."""
+        return float(self._state[_OMEGA] * self.symbol_rate_sps / (2 * np.pi))
+
+    @property
+    def rate_hz_s(self) -> float:
+        """Tracked frequency rate, Hz/s."""
+        return float(self._state[_ALPHA] * self.symbol_rate_sps**2 / (2 * np.pi))
+
+    @property
+    def amplitude(self) -> float:
+        return float(self._state[_AMP])
+
+    def take_frequency(self) -> tuple[float, float]:
+        """Return (freq_hz, rate_hz_s) and zero them in the loop (hand-off to an upstream mixer)."""
+        f, r = self.freq_hz, self.rate_hz_s
+        self._state[_OMEGA] = 0.0
+        self._state[_ALPHA] = 0.0
+        return f, r
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.complex64)
+        out = np.empty_like(x)
+        carrier_track_kernel(self._coeffs, x, self._state, out)
+        return out
+
+    def copy(self) -> "CarrierTracker":
+        other = CarrierTracker.__new__(CarrierTracker)
+        other.symbol_rate_sps, other._coeffs, other._amp0 = self.symbol_rate_sps, self._coeffs, self._amp0
+        other._state = self._state.copy()
+        return other

@@ -1,0 +1,363 @@
+"""Waveform v1 receiver: channel filter -> UW acquisition -> chirp NCO -> decimation -> matched filter
+-> Gardner timing -> FLL-assisted PLL -> UW frame sync and phase-ambiguity resolution -> Viterbi -> CRC.
+
+Input is processed in fixed blocks of ``samples_per_frame/4`` samples aligned to the stream origin, so
+the output never depends on how the caller chunks the stream. At each block boundary the carrier
+loop's frequency and frequency rate are handed to the upstream chirp NCO (the signal stays centred in
+the decimation and matched filters through a whole ±50 kHz Doppler pass).
+
+States: ``search`` (UW search over time × frequency) and ``track``. Lock is lost after
+``profile.max_uw_misses`` consecutive missed UWs; a discontinuity in ``first_index`` (gap) resets the
+receiver to ``search``.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.signal import firwin, kaiserord
+
+from skycall.dsp.fir import FirDecimator, FirFilter
+from skycall.dsp.rrc import rrc_taps
+from skycall.errors import SkycallError
+from skycall.modem.acquisition import Acquirer, Detection
+from skycall.modem.carrier import CarrierTracker
+from skycall.modem.frame import FrameCodec
+from skycall.modem.nco import ChirpMixer
+from skycall.modem.profiles import ReceiverProfile
+from skycall.modem.timing import GardnerTiming
+from skycall.modem.waveform import WaveformConfig
+
+WORK_SPS = 4  # samples/symbol of the matched filter and timing loop
+_MF_SPAN = 8  # matched-filter span, symbols
+_PRE_SYMBOLS = 6  # symbols of timing pre-roll before the acquired UW
+
+
+@dataclass
+class RxFrame:
+    """One received frame. ``sample_index``: absolute receiver-input index of the frame's first sample
+    (the transmitter's frame start); ``payload`` is None when the CRC fails; ``soft_bits``: float32
+    (coded_bits,) deinterleaved, descrambled soft values (> 0 favours 0) before the decoder."""
+
+    sample_index: int
+    type: int
+    seq: int
+    call_id: int
+    payload: bytes | None
+    crc_ok: bool
+    cfo_hz: float
+    snr_db: float
+    uw_rho: float
+    phase_quadrant: int
+    soft_bits: np.ndarray = field(repr=False)
+
+
+@dataclass
+class RxCounters:
+    frames_ok: int = 0
+    frames_bad: int = 0
+    uw_misses: int = 0
+    cycle_slips: int = 0
+    lock_losses: int = 0
+    acquisitions: int = 0
+    gaps: int = 0
+
+
+def _lowpass(pass_hz: float, stop_hz: float, fs_hz: float) -> np.ndarray:
+    """Kaiser-window linear-phase low-pass (50 dB), odd length, unit DC gain."""
+    n, beta = kaiserord(50.0, (stop_hz - pass_hz) / (fs_hz / 2))
+    n += 1 - n % 2
+    return firwin(n, (pass_hz + stop_hz) / 2, window=("kaiser", beta), fs=fs_hz).astype(np.float32)
+
+
+class _Tracker:
+    """The tracking chain from one channel-rate index ``start`` on (mixer -> ... -> carrier loop)."""
+
+    def __init__(self, rx: "Receiver", det: Detection, start: int):
+        wf, prof = rx.waveform, rx.profile
+        self.start = start
+        self.mixer = ChirpMixer(rx.fs_ch)
+        self.mixer.set(det.freq_hz, 0.0)
+        self.decim = FirDecimator(rx.dec_taps, rx.d2) if rx.d2 > 1 else None
+        self.mf = FirFilter(rx.mf_taps)
+        uw_pos = (det.index - start + rx.g2) / rx.d2 + rx.g3
+        self.timing = GardnerTiming(WORK_SPS, prof.timing_bandwidth, uw_pos - _PRE_SYMBOLS * WORK_SPS, 1.0)
+        self.carrier = CarrierTracker(wf.symbol_rate_sps, prof.pll_bandwidth_hz, prof.rate_corner_ratio)
+        self.carrier_started = False
+        self.raw = np.zeros(0, dtype=np.complex64)  # timing output waiting for the carrier loop to start
+        self.raw_pos = np.zeros(0)
+        self.sym = np.zeros(0, dtype=np.complex64)  # carrier-tracked symbols not yet framed
+        self.pos = np.zeros(0)  # their strobe positions (matched-filter output index)
+        self.power_set = False
+
+    def copy(self) -> "_Tracker":
+        other = _Tracker.__new__(_Tracker)
+        other.__dict__.update(self.__dict__)
+        other.mixer, other.mf, other.timing = self.mixer.copy(), self.mf.copy(), self.timing.copy()
+        other.decim = self.decim.copy() if self.decim is not None else None
+        other.carrier = self.carrier.copy()
+        return other
+
+    def feed(self, x_ch: np.ndarray, rx: "Receiver") -> None:
+        y = self.mixer.process(x_ch)
+        if self.decim is not None:
+            y = self.decim.process(y)
+        y = self.mf.process(y)
+        if not self.power_set and y.size:
+            self.timing._state[2] = max(float(np.mean(np.abs(y) ** 2)), 1e-20)  # initial power
+            self.power_set = True
+        z, p = self.timing.process(y)
+        if not self.carrier_started:
+            self.raw = np.concatenate([self.raw, z])
+            self.raw_pos = np.concatenate([self.raw_pos, p])
+            if self.raw.size < _PRE_SYMBOLS + rx.waveform.uw_symbols + 2:
+                return
+            z, p = self._start_carrier(rx)
+        self.sym = np.concatenate([self.sym, self.carrier.process(z)])
+        self.pos = np.concatenate([self.pos, p])
+
+    def _start_carrier(self, rx: "Receiver") -> tuple[np.ndarray, np.ndarray]:
+        """Locate the UW among the first timing outputs, set the loop's phase, frequency and amplitude
+        from it (data-aided), and return the symbols from the UW start on."""
+        u = rx.waveform.uw
+        n = u.size
+        best = max(range(_PRE_SYMBOLS - 2, _PRE_SYMBOLS + 3), key=lambda k: abs(np.vdot(u, self.raw[k : k + n])))
+        z = self.raw[best:]
+        h = n // 2
+        c1 = np.vdot(u[:h], z[:h])
+        c2 = np.vdot(u[h : 2 * h], z[h : 2 * h])
+        omega = np.angle(c2 * np.conj(c1)) / h
+        theta0 = np.angle(c1) - omega * (h - 1) / 2
+        amp = abs(c1 + c2) / (2 * h)
+        st = self.carrier._state
+        st[0], st[1], st[2], st[4] = np.cos(theta0), np.sin(theta0), omega, amp
+        self.carrier_started = True
+        p = self.raw_pos[best:]
+        self.raw = self.raw_pos = None
+        return z, p
+
+    def hand_off(self) -> None:
+        """Move the loop's frequency and rate into the upstream chirp NCO."""
+        f, r = self.carrier.take_frequency()
+        self.mixer.set(self.mixer.freq_hz + f, self.mixer.rate_hz_s + r)
+
+    def cfo_hz(self) -> float:
+        return self.mixer.freq_hz + self.carrier.freq_hz
+
+
+class Receiver:
+    """Streaming waveform v1 receiver.
+
+    ``process(x, first_index)`` takes complex64 samples at ``waveform.sample_rate_sps`` whose first sample
+    has absolute index ``first_index`` and returns the :class:`RxFrame` list completed by them.
+    """
+
+    def __init__(self, waveform: WaveformConfig, profile: ReceiverProfile):
+        self.waveform, self.profile = waveform, profile
+        fs = waveform.sample_rate_sps
+        rs = waveform.symbol_rate_sps
+        self.block_len = waveform.samples_per_frame // 4
+        self.d1 = int(profile.channel_decimation)
+        self.fs_ch = fs / self.d1
+        self.d2 = int(round(self.fs_ch / (WORK_SPS * rs)))
+        if (
+            self.block_len % self.d1
+            or abs(self.d2 * WORK_SPS * rs - self.fs_ch) > 1e-6
+            or (self.block_len // self.d1) % (2 * self.d2)
+        ):
+            raise SkycallError(
+                f"profile {profile.name!r}: channel_decimation={self.d1} does not divide the radio rate "
+                f"{fs} S/s into a multiple of {WORK_SPS}·symbol_rate; choose a divisor of {fs / (WORK_SPS * rs):g}"
+            )
+        if profile.channel_passband_hz is None:
+            self.ch_taps = None
+            self.g1 = 0.0
+        else:
+            self.ch_taps = _lowpass(profile.channel_passband_hz, profile.channel_stopband_hz, fs)
+            self.g1 = (self.ch_taps.size - 1) / 2
+        half_bw = rs * (1 + waveform.rolloff) / 2
+        self.dec_taps = _lowpass(half_bw + 2000.0, self.fs_ch / self.d2 - half_bw, self.fs_ch) if self.d2 > 1 else None
+        self.g2 = (self.dec_taps.size - 1) / 2 if self.d2 > 1 else 0.0
+        self.mf_taps = rrc_taps(waveform.rolloff, WORK_SPS, _MF_SPAN)
+        self.g3 = (self.mf_taps.size - 1) / 2
+        self.block_ch = self.block_len // self.d1
+        self.acq = Acquirer(waveform, profile, self.fs_ch, self.block_ch)
+        self.hist_len = self.acq.window_len + 4 * self.block_ch
+        self._codec = FrameCodec(waveform)
+        self.counters = RxCounters()
+        self.reset()
+
+    # ---------------------------------------------------------------- public state
+    @property
+    def state(self) -> str:
+        return "search" if self._tracker is None else "track"
+
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    @property
+    def cfo_hz(self) -> float:
+        return self._cfo_hz
+
+    @property
+    def snr_db(self) -> float:
+        return self._snr_db
+
+    def reset(self) -> None:
+        """Forget everything (counters included): as freshly constructed."""
+        self.counters = RxCounters()
+        self._origin = None  # absolute input index of the first sample after the last reset/gap
+        self._restart_stream(None)
+
+    def copy(self) -> "Receiver":
+        other = Receiver.__new__(Receiver)
+        other.__dict__.update(self.__dict__)
+        other.counters = RxCounters(**vars(self.counters))
+        other._pending = self._pending.copy()
+        other._hist = self._hist.copy()
+        other._chan = self._chan.copy() if self._chan is not None else None
+        other._tracker = self._tracker.copy() if self._tracker is not None else None
+        return other
+
+    # ---------------------------------------------------------------- streaming
+    def process(self, x: np.ndarray, first_index: int) -> list[RxFrame]:
+        x = np.ascontiguousarray(x, dtype=np.complex64)
+        if x.ndim != 1:
+            raise SkycallError(f"receiver input must be a 1-D complex array, got shape {x.shape}")
+        first_index = int(first_index)
+        if self._origin is None:
+            self._restart_stream(first_index)
+        elif first_index != self._next_index:
+            self.counters.gaps += 1
+            if self._locked:
+                self.counters.lock_losses += 1
+            self._restart_stream(first_index)
+        self._next_index = first_index + x.size
+        self._pending = np.concatenate([self._pending, x])
+        frames: list[RxFrame] = []
+        n_blocks = self._pending.size // self.block_len
+        for b in range(n_blocks):
+            frames.extend(self._block(self._pending[b * self.block_len : (b + 1) * self.block_len]))
+        self._pending = self._pending[n_blocks * self.block_len :].copy()
+        return frames
+
+    def _restart_stream(self, origin: int | None) -> None:
+        self._origin = origin
+        self._next_index = origin
+        self._pending = np.zeros(0, dtype=np.complex64)
+        self._chan = FirDecimator(self.ch_taps, self.d1) if self.ch_taps is not None else None
+        self._hist = np.zeros(self.hist_len, dtype=np.complex64)
+        self._n_ch = 0  # channel-rate samples received since origin
+        self._to_search()
+
+    def _to_search(self) -> None:
+        self._tracker = None
+        self._locked = False
+        self._misses = 0
+        self._quadrant = None
+        self._next_uw = None
+        self._cfo_hz = 0.0
+        self._snr_db = float("nan")
+
+    def _block(self, x: np.ndarray) -> list[RxFrame]:
+        x_ch = self._chan.process(x) if self._chan is not None else x
+        n = x_ch.size
+        self._hist[:-n] = self._hist[n:]
+        self._hist[-n:] = x_ch
+        self._n_ch += n
+        if self._tracker is None:
+            w0 = self._n_ch - self.acq.window_len
+            det = self.acq.search(self._hist[-self.acq.window_len :], w0)
+            if det is None:
+                return []
+            start = int(np.floor(det.index)) - (_PRE_SYMBOLS + 4) * WORK_SPS * self.d2 - int(self.g2)
+            start -= int(self.g3) * self.d2
+            hist_start = self._n_ch - self.hist_len
+            start = max(start, hist_start)
+            self.counters.acquisitions += 1
+            self._tracker = _Tracker(self, det, start)
+            self._cfo_hz = det.freq_hz
+            self._tracker.feed(self._hist[start - hist_start :], self)
+            self._next_uw = 0
+        else:
+            self._tracker.feed(x_ch, self)
+        frames = self._frames()
+        if self._tracker is not None:
+            self._tracker.hand_off()
+        return frames
+
+    # ---------------------------------------------------------------- framing
+    def _frames(self) -> list[RxFrame]:
+        wf = self.waveform
+        out = []
+        spf = wf.symbols_per_frame
+        while self._tracker is not None and self._tracker.sym.size >= self._next_uw + spf + 2:
+            out.extend(self._frame())
+        if self._tracker is not None and self._next_uw > 2 * spf:  # drop consumed symbols
+            cut = self._next_uw - 2
+            self._tracker.sym = self._tracker.sym[cut:]
+            self._tracker.pos = self._tracker.pos[cut:]
+            self._next_uw -= cut
+        return out
+
+    def _frame(self) -> list[RxFrame]:
+        wf, tr, prof = self.waveform, self._tracker, self.profile
+        u, n_uw, spf = wf.uw, wf.uw_symbols, wf.symbols_per_frame
+        k0 = self._next_uw
+        cands = [s for s in (0, -1, 1) if k0 + s >= 0]
+        corrs = {s: np.vdot(u, tr.sym[k0 + s : k0 + s + n_uw]) for s in cands}
+        s_best = max(cands, key=lambda s: abs(corrs[s]))
+        if abs(corrs[s_best]) > 1.2 * abs(corrs[0]):
+            k0 += s_best
+        corr = np.vdot(u, tr.sym[k0 : k0 + n_uw])
+        z = tr.sym[k0 : k0 + spf]
+        rho = abs(corr) ** 2 / max(float(np.vdot(z[:n_uw], z[:n_uw]).real), 1e-30)
+        self._next_uw = k0 + spf
+        hit = rho > prof.track_threshold
+        quadrant = int(np.round(np.angle(corr) / (np.pi / 2))) % 4
+        if hit:
+            self._misses = 0
+            if self._quadrant is not None and quadrant != self._quadrant:
+                self.counters.cycle_slips += 1
+            self._quadrant = quadrant
+            self._locked = True
+        else:
+            self.counters.uw_misses += 1
+            self._misses += 1
+            quadrant = self._quadrant if self._quadrant is not None else quadrant
+            if not self._locked or self._misses >= prof.max_uw_misses:
+                if self._locked:
+                    self.counters.lock_losses += 1
+                self._to_search()
+                return []
+        zr = z * np.complex64(np.exp(-1j * np.pi / 2 * quadrant))
+        amp = max(tr.carrier.amplitude, 1e-20)
+        soft = self._codec.soft_coded(zr[n_uw:] / amp)
+        ftype, seq, call_id, payload, ok = self._codec.decode(soft)
+        if ok:
+            self.counters.frames_ok += 1
+        else:
+            self.counters.frames_bad += 1
+        m2 = float(np.mean(np.abs(zr) ** 2))
+        m4 = float(np.mean(np.abs(zr) ** 4))
+        s = np.sqrt(max(2 * m2 * m2 - m4, 0.0))
+        self._snr_db = float(10 * np.log10(s / (m2 - s))) if 0 < s < m2 else float("inf" if s > 0 else "-inf")
+        self._cfo_hz = tr.cfo_hz()
+        p_ch = tr.start + (tr.pos[k0] - self.g3) * self.d2 - self.g2
+        p_in = self._origin + p_ch * self.d1 - self.g1
+        index = int(np.round(p_in - wf.tx_delay_samples))
+        return [
+            RxFrame(
+                sample_index=index,
+                type=ftype,
+                seq=seq,
+                call_id=call_id,
+                payload=payload,
+                crc_ok=ok,
+                cfo_hz=self._cfo_hz,
+                snr_db=self._snr_db,
+                uw_rho=float(rho),
+                phase_quadrant=quadrant,
+                soft_bits=soft,
+            )
+        ]
