@@ -133,7 +133,6 @@ class VirtualPluto:
                     self._attrs[(dev.name, kind, None, name)] = value
         self._fir_taps, self._fir_dec, self._fir_int = 0, 1, 1
         self._update_path_rates()
-        self.xml = context_xml(self.context_attrs, self.devices)
         self._cond = threading.Condition()
         self._tx_queue = SampleQueue()
         self._tx_queue.push(np.zeros(delay_samples, np.complex64))
@@ -147,6 +146,11 @@ class VirtualPluto:
         self.source: Callable[[int], tuple[np.ndarray, float]] = self.take_tx
 
     # ------------------------------------------------------------------ attributes
+    @property
+    def xml(self) -> str:
+        """The context XML served to ``PRINT`` (``hw_serial`` follows :attr:`serial`)."""
+        return context_xml({**self.context_attrs, "hw_serial": self.serial}, self.devices)
+
     def device(self, dev_id_or_name: str):
         for dev in self.devices:
             if dev_id_or_name in (dev.id, dev.name):
