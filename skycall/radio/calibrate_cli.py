@@ -95,7 +95,7 @@ def run(args) -> int:
     path = store_calibration(cal, args.calibration_file)
     offset_hz = cal.freq_error_ppm * 1e-6 * cal.freq_hz
     print(
-        f"transmitter {cal.serial} is {cal.freq_error_ppm:+.3f} ppm relative to receiver {cal.reference_serial}"
+        f"transmitter {cal.serial} is {cal.freq_error_ppm:+.3f} ppm relative to {cal.reference_serial}"
     )
     print(f"({offset_hz:+.1f} Hz at {cal.freq_hz / 1e6:.3f} MHz); stored in {path}")
     return 0

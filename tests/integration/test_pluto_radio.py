@@ -35,9 +35,13 @@ def test_pluto_radio_streams_loopback_with_absolute_indices(rng):
             first_indices.append(first)
             got.append(y)
         radio.close()
-        assert radio.counters.overflows == 0
-    assert first_indices == list(np.cumsum([0] + [len(g) for g in got[:-1]]))
-    y = np.concatenate(got)
+    # indices are absolute: a gap between reads is exactly the samples counted as overflow
+    gaps = np.diff(first_indices) - np.array([len(g) for g in got[:-1]])
+    assert first_indices[0] == 0 and gaps.min() >= 0 and gaps.sum() == radio.counters.overflows
+    contiguous = int(np.argmax(gaps > 0)) + 1 if gaps.any() else len(got)
+    y = np.concatenate(got[:contiguous])
+    if len(y) < 5200:
+        pytest.skip("machine too loaded: the receive queue overflowed before 5200 samples")
     # the threads start in real time, so the receiver may hear some idle samples first: find the lag
     lag = int(np.argmax(np.abs(np.correlate(y, x[:1024], "valid"))))
     assert lag >= 100  # never earlier than the fixed transmit-to-receive delay
