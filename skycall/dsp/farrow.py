@@ -22,36 +22,48 @@ from skycall.dsp.fir import _History
 MIN_DELAY_SAMPLES = 2.0  # x[m+2] must already be known: m + 2 ≤ n
 
 
+_THIRD, _HALF, _SIXTH = np.float32(1 / 3), np.float32(0.5), np.float32(1 / 6)
+
+
 @njit(cache=True, nogil=True)
 def _farrow_kernel(index, delay, slope, first, n_hist, buf, out):
     """out[i] = cubic interpolation of the stream at t = (first + i) - D(first + i).
 
     index: int64 (K,) table points; delay: float64 (K,) D in samples; slope: float64 (K,) dD/dn on
-    [index[k], index[k+1]) (0 for the last point). buf: complex64 [history (n_hist) | chunk], buf[n_hist]
-    is absolute sample ``first``.
+    [index[k], index[k+1]) (0 for the last point). buf: float32 interleaved (re, im) view of the complex64
+    [history (n_hist) | chunk], whose sample n_hist is absolute sample ``first``; out: float32 view.
     """
     n_pts = index.size
+    n_out = out.size // 2
     k = np.searchsorted(index, first, side="right") - 1
-    for i in range(out.size):
+    i = 0
+    while i < n_out:
         n = first + i
         while k + 1 < n_pts and index[k + 1] <= n:
             k += 1
-        if k < 0:
-            d = delay[0]
-        else:
-            d = delay[k] + slope[k] * np.float64(n - index[k])
-        d_int = np.int64(np.floor(d))
-        mu = d_int + 1.0 - d  # t = (n - d_int - 1) + mu
-        m = n_hist + i - d_int - 1
-        if mu >= 1.0:
-            mu -= 1.0
-            m += 1
-        xm1, x0, x1, x2 = buf[m - 1], buf[m], buf[m + 1], buf[m + 2]
-        k1 = -xm1 / 3.0 - x0 / 2.0 + x1 - x2 / 6.0
-        k2 = xm1 / 2.0 - x0 + x1 / 2.0
-        k3 = -xm1 / 6.0 + (x0 - x1) / 2.0 + x2 / 6.0
-        mu32 = np.float32(mu)
-        out[i] = np.complex64(((k3 * mu32 + k2) * mu32 + k1) * mu32 + x0)
+        seg_end = index[k + 1] - first if k + 1 < n_pts else n_out  # the segment holds i < seg_end
+        kk = max(k, 0)
+        d_0 = delay[kk]
+        r = slope[kk] if k >= 0 else 0.0
+        i_0 = index[kk] - first
+        for j in range(i, min(seg_end, n_out)):
+            d = d_0 + r * np.float64(j - i_0)
+            d_int = np.int64(np.floor(d))
+            mu = d_int + 1.0 - d  # t = (n - d_int - 1) + mu, mu in (0, 1]
+            m = n_hist + j - d_int - 1
+            if mu >= 1.0:
+                mu -= 1.0
+                m += 1
+            mu32 = np.float32(mu)
+            for c in range(2):  # real, imaginary part
+                u = np.uint64(2 * m + c)  # m ≥ 1 (history covers the largest delay): unsigned indexing
+                xm1, x0 = buf[u - np.uint64(2)], buf[u]
+                x1, x2 = buf[u + np.uint64(2)], buf[u + np.uint64(4)]
+                k1 = x1 - xm1 * _THIRD - x0 * _HALF - x2 * _SIXTH
+                k2 = (xm1 + x1) * _HALF - x0
+                k3 = (x0 - x1) * _HALF + (x2 - xm1) * _SIXTH
+                out[2 * j + c] = ((k3 * mu32 + k2) * mu32 + k1) * mu32 + x0
+        i = min(seg_end, n_out)
 
 
 class FarrowDelay:
@@ -105,7 +117,10 @@ class FarrowDelay:
         out = np.empty_like(x)
         if x.size:
             buf = self._hist.load(x)
-            _farrow_kernel(self.index, self._delay, self._slope, self._next_index, self._hist.n_hist, buf, out)
+            _farrow_kernel(
+                self.index, self._delay, self._slope, self._next_index, self._hist.n_hist,
+                buf.view(np.float32), out.view(np.float32),
+            )  # fmt: skip
             self._hist.keep_tail(x.size)
             self._next_index += x.size
         return out
