@@ -1,0 +1,155 @@
+"""Profile violations, the HackRF backend on a fake SoapySDR, the tone estimator, probe without hardware."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from skycall.config.hw_profile import load_hw_profile
+from skycall.errors import ConfigError, MissingDependency
+from skycall.radio.base import RadioConfig
+from skycall.radio.calibration import estimate_tone_hz
+from skycall.radio.pluto import PlutoRadio
+from skycall.radio.soapy import SoapyRadio
+
+L_BAND = 1_545_000_000.0
+
+
+class Untouchable:
+    def __getattr__(self, name):
+        raise AssertionError(f"device touched: {name}")
+
+
+@pytest.mark.parametrize(
+    "config, key",
+    [
+        (RadioConfig(rx_freq_hz=100e6, sample_rate_sps=1e6), "rx_freq_hz"),
+        (RadioConfig(rx_freq_hz=L_BAND, sample_rate_sps=300e3), "sample_rate_sps"),
+        (RadioConfig(rx_freq_hz=L_BAND, sample_rate_sps=1e6, rx_gain_db=80), "rx_gain_db"),
+        (RadioConfig(tx_freq_hz=2.4e9, sample_rate_sps=1e6), "tx_guard.allowed_bands_hz"),
+        (RadioConfig(tx_freq_hz=L_BAND, sample_rate_sps=1e6, tx_gain_db=-5), "tx_guard.max_gain_db"),
+        (RadioConfig(rx_freq_hz=L_BAND, sample_rate_sps=1e6, rx_gain_mode="agc"), "rx_gain_mode"),
+    ],
+)
+def test_pluto_profile_violations_raise_one_error_before_touching_the_device(config, key):
+    radio = PlutoRadio(load_hw_profile("pluto"), "ip:192.0.2.1")
+    radio._sdr = Untouchable()
+    with pytest.raises(ConfigError) as err:
+        radio.configure(config)
+    assert err.value.key == key and "pluto.toml" in err.value.file
+
+
+def test_allow_any_tx_lifts_only_the_guard():
+    radio = PlutoRadio(load_hw_profile("pluto"), "ip:192.0.2.1")
+    radio._sdr = types.SimpleNamespace()
+    radio.configure(RadioConfig(tx_freq_hz=2.4e9, sample_rate_sps=1e6, extra={"allow_any_tx": True}))
+    assert radio._sdr.tx_lo == 2_400_000_000
+    with pytest.raises(ConfigError, match="tuning range"):
+        radio.set_tx_freq(5e9)
+
+
+class FakeSoapy(types.ModuleType):
+    """Minimal SoapySDR module: constants and a Device recording calls and scripted stream results."""
+
+    SOAPY_SDR_RX, SOAPY_SDR_TX, SOAPY_SDR_CF32 = 1, 0, "CF32"
+    SOAPY_SDR_TIMEOUT, SOAPY_SDR_OVERFLOW, SOAPY_SDR_UNDERFLOW, SOAPY_SDR_HAS_TIME = -1, -4, -7, 4
+
+    def __init__(self, results):
+        super().__init__("SoapySDR")
+        module = self
+
+        class Device:
+            def __init__(self, args):
+                self.calls, module.device = [], self
+
+            def __getattr__(self, name):
+                return lambda *a, **k: self.calls.append((name, a))
+
+            def setupStream(self, direction, fmt):
+                return "stream"
+
+            def readStream(self, stream, bufs, n, timeoutUs=0):
+                ret, flags, time_ns = results.pop(0)
+                if ret > 0:
+                    bufs[0][:ret] = np.arange(ret)
+                return types.SimpleNamespace(ret=ret, flags=flags, timeNs=time_ns)
+
+            def writeStream(self, stream, bufs, n, timeoutUs=0):
+                module.sent = bufs[0][:n].copy()
+                return types.SimpleNamespace(ret=n)
+
+            def readStreamStatus(self, stream, timeoutUs=0):
+                return types.SimpleNamespace(ret=self.SOAPY_SDR_UNDERFLOW)
+
+        Device.SOAPY_SDR_UNDERFLOW = self.SOAPY_SDR_UNDERFLOW
+        self.Device = Device
+        self.SoapySDR_errToStr = str
+
+
+def test_hackrf_receive_counts_overflow_and_keeps_indices_absolute(monkeypatch):
+    fs = 2e6
+    results = [(1000, 4, 0), (-4, 0, 0), (1000, 4, int(1500 * 1e9 / fs)), (-1, 0, 0)]
+    soapy = FakeSoapy(results)
+    monkeypatch.setitem(sys.modules, "SoapySDR", soapy)
+    radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
+    radio.open()
+    radio.configure(RadioConfig(rx_freq_hz=L_BAND, sample_rate_sps=fs, rx_gain_db=40))
+    assert ("setFrequency", (soapy.SOAPY_SDR_RX, 0, L_BAND)) in soapy.device.calls
+    radio.start()
+    assert radio.read(1000)[0] == 0
+    assert len(radio.read(1000)[1]) == 0  # overflow reported
+    first, x = radio.read(1000)
+    assert first == 1500 and radio.counters.overflows == 500  # 500 samples lost, known from the time stamps
+    assert radio.read(1000)[0] == 2500  # a timeout returns nothing at the next index
+
+
+def test_hackrf_transmit_scales_and_counts_underflow(monkeypatch):
+    soapy = FakeSoapy([])
+    monkeypatch.setitem(sys.modules, "SoapySDR", soapy)
+    radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
+    radio.open()
+    radio.configure(RadioConfig(tx_freq_hz=L_BAND, sample_rate_sps=2e6, tx_gain_db=20))
+    radio.start()
+    radio.write(np.full(10, 0.5 + 0.5j, np.complex64))
+    np.testing.assert_array_equal(soapy.sent, np.full(10, 0.5 + 0.5j))
+    assert radio.counters.underflows == 1
+    with pytest.raises(ConfigError, match="max_gain_db"):
+        radio.set_tx_gain(40)
+
+
+def test_hackrf_is_half_duplex():
+    radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
+    with pytest.raises(ConfigError, match="half duplex"):
+        radio.configure(RadioConfig(rx_freq_hz=L_BAND, tx_freq_hz=L_BAND, sample_rate_sps=2e6))
+
+
+def test_missing_soapysdr_gives_one_install_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "SoapySDR", None)
+    with pytest.raises(MissingDependency, match="python3-soapysdr soapysdr-module-hackrf.*bootstrap.sh"):
+        SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf").open()
+
+
+def test_soapy_null_device_accepts_the_configuration_calls():
+    pytest.importorskip("SoapySDR")
+    radio = SoapyRadio(load_hw_profile("hackrf"), "driver=null")
+    radio.open()
+    radio.configure(RadioConfig(rx_freq_hz=L_BAND, sample_rate_sps=2e6, rx_gain_db=20))
+    radio.close()
+
+
+@pytest.mark.parametrize("tone_hz", [12_345.678, -77_000.25])
+def test_tone_estimator_against_known_tone(tone_hz, rng):
+    fs, n = 1e6, 1 << 14
+    x = np.exp(2j * np.pi * tone_hz / fs * np.arange(n) + 1j) + 0.05 * (
+        rng.standard_normal(n) + 1j * rng.standard_normal(n)
+    )
+    # Cramér-Rao bound for this SNR/length is ~0.01 Hz; allow 0.5 Hz
+    assert estimate_tone_hz(x, fs) == pytest.approx(tone_hz, abs=0.5)
+
+
+def test_probe_without_hardware_says_so_and_fails(capsys):
+    from skycall.cli import main
+
+    assert main(["probe", "--no-scan", "--uri", "ip:127.0.0.1:1"]) == 1
+    assert "no radio found" in capsys.readouterr().out
