@@ -227,11 +227,14 @@ class StreamIn:
         """Return ``(first_index, samples)``: up to ``n`` contiguous complex64 samples in index order.
 
         ``timeout_s=None`` waits forever. Fewer than ``n`` samples come back only on timeout
-        (``counters.read_timeouts``), at the end of the stream, or before a gap.
+        (``counters.read_timeouts``), at the end of the stream, or before a gap. After the sender's
+        END message reads do not wait (``ended`` stays set until a new sender's message arrives).
         """
         out = np.empty(n, dtype=np.complex64)
         filled = 0
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        if self.ended:  # the sender said goodbye: take only what a new sender already sent
+            deadline = time.monotonic()
         first = self.next_index
         starved = False
         while filled < n:

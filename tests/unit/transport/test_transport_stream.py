@@ -90,12 +90,15 @@ def test_sender_reports_an_absent_reader_instead_of_blocking(ctx):
     assert out.next_index == 50  # the stream clock keeps running
 
 
+@pytest.mark.timeout(60)
 def test_end_flag_stops_a_read_without_a_timeout(ctx):
     out, inp = _pair(ctx)
     out.send(np.ones(10, np.complex64))
     out.close()
     first, y = inp.read(100, timeout_s=10)
     assert y.size == 10 and inp.ended and inp.counters.read_timeouts == 0
+    first, y = inp.read(100, timeout_s=None)  # would block forever if END were ignored
+    assert (first, y.size) == (10, 0)
 
 
 def test_paced_mode_sends_the_same_samples(ctx, rng):

@@ -1,0 +1,63 @@
+"""``skycall run FLOWGRAPH.toml``: run every process of a flowgraph, collect telemetry and exit codes."""
+
+import argparse
+import signal
+import sys
+
+from skycall.runner.supervisor import Supervisor
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("flowgraph", help="flowgraph TOML (e.g. flowgraphs/loopback_call.toml)")
+    parser.add_argument(
+        "--duration-s", type=float, default=None, help="stream time to run (default: flowgraph)"
+    )
+    parser.add_argument("--out", default="out/run", help="output directory (default: out/run)")
+    parser.add_argument(
+        "--realtime", action="store_true", default=None, help="pace streams at the sample rate"
+    )
+    parser.add_argument(
+        "--entry",
+        action="append",
+        default=[],
+        metavar="PROC=MODULE",
+        help="run `python -m MODULE` for process PROC instead of its role's main (repeatable)",
+    )
+    parser.add_argument("--logs", action="store_true", help="write each process's output to OUT/NAME.log")
+
+
+def run(args: argparse.Namespace) -> int:
+    entries = {}
+    for item in args.entry:
+        name, sep, module = item.partition("=")
+        if not sep or not name or not module:
+            print(f"skycall run: error: --entry wants PROC=MODULE, got {item!r}", file=sys.stderr)
+            return 2
+        entries[name] = module
+    sup = Supervisor(
+        args.flowgraph,
+        args.out,
+        duration_s=args.duration_s,
+        realtime=args.realtime,
+        entries=entries,
+        capture_logs=args.logs,
+    )
+    sup.start()  # validates the flowgraph first: a ConfigError is printed by the dispatcher
+    interrupted = []
+
+    def forward(signum, frame):
+        interrupted.append(signum)
+        sup.interrupt()
+
+    previous = signal.signal(signal.SIGINT, forward)
+    try:
+        sup.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        codes = sup.stop()
+    for name, code in codes.items():
+        print(f"{name}: exit {code}")
+    print(f"outputs in {sup.out_dir} (telemetry.jsonl{', NAME.log' if args.logs else ''})")
+    if interrupted:
+        return 130
+    return 0 if all(code == 0 for code in codes.values()) else 1

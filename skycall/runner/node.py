@@ -1,0 +1,268 @@
+"""How one process joins a flowgraph run by the supervisor.
+
+``Node.from_env()`` reads what the supervisor passes in the environment:
+
+=====================  =====================================================
+``SKYCALL_PROC``       this process's name (a ``[[process]]`` of the flowgraph)
+``SKYCALL_FLOWGRAPH``  path of the flowgraph TOML
+``SKYCALL_OUT``        output directory of the run
+``SKYCALL_DIRECTORY``  REP endpoint of the supervisor's directory (optional)
+``SKYCALL_ANNOUNCE``   PUB endpoint of the directory's announcements (optional)
+``SKYCALL_TELEMETRY``  SUB endpoint of the telemetry collector (optional)
+``SKYCALL_REALTIME``   ``1``/``0``: override the flowgraph's ``realtime``
+``SKYCALL_DURATION_S`` override the flowgraph's ``duration_s``
+=====================  =====================================================
+
+Every socket binds ``tcp://127.0.0.1:0`` and its resolved endpoint is registered with the
+directory under its port name (``tx``, ``tx.raw``, ``telemetry``, ``control``). ``stream_in("rx")``
+follows the flowgraph's ``[[link]] dst = "NAME.rx"`` to the sending process, waits until that
+process has registered (start order does not matter), connects, and while a read waits it
+watches the directory's announcements: when the sender re-registers (restart) the stream
+reconnects to its new endpoint.
+
+API used by the process mains::
+
+    node = Node.from_env()
+    tx = node.stream_out("tx")            # StreamOut at the process's sample rate and tx frequency
+    rx = node.stream_in("rx")             # StreamIn from the linked sender
+    node.telemetry.emit("sync", index, cfo_hz=12.0)
+    ctl = node.control({"call": on_call}) # ControlServer; ctl.poll() between chunks
+    node.flow, node.proc, node.seed, node.out_dir, node.realtime, node.duration_s
+"""
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import zmq
+
+from skycall.config.flowgraph import Flowgraph, ProcessConfig, load_flowgraph
+from skycall.errors import SkycallError
+from skycall.rng import make_rng
+from skycall.transport.control import ControlClient, ControlServer
+from skycall.transport.stream import RawTap, StreamIn, StreamOut
+from skycall.transport.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+
+def process_rng(seed: int, process_index: int, purpose: int = 0) -> np.random.Generator:
+    """The generator of (flowgraph seed, process index, purpose): reproducible, independent streams."""
+    return make_rng(int(np.random.SeedSequence([seed, process_index, purpose]).generate_state(1)[0]))
+
+
+class PeerNotFound(SkycallError):
+    """A linked peer process never registered with the directory."""
+
+
+class Node:
+    """One process of a flowgraph (see module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        flowgraph: str | Path | Flowgraph,
+        out_dir: str | Path,
+        *,
+        directory: str | None = None,
+        announce: str | None = None,
+        telemetry: str | None = None,
+        realtime: bool | None = None,
+        duration_s: float | None = None,
+        peer_timeout_s: float = 60.0,
+        ctx: zmq.Context | None = None,
+    ):
+        self.flow = flowgraph if isinstance(flowgraph, Flowgraph) else load_flowgraph(flowgraph)
+        try:
+            self.proc: ProcessConfig = self.flow.proc(name)
+        except KeyError:
+            names = [p.name for p in self.flow.process]
+            raise SkycallError(
+                f"process {name!r} is not in flowgraph {self.flow.path} (has {names})"
+            ) from None
+        self.name = name
+        self.index = [p.name for p in self.flow.process].index(name)
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.seed = self.flow.seed
+        self.realtime = self.flow.realtime if realtime is None else bool(realtime)
+        self.duration_s = self.flow.duration_s if duration_s is None else float(duration_s)
+        self.peer_timeout_s = peer_timeout_s
+        self.ctx = ctx or zmq.Context.instance()
+        self.endpoints: dict[str, str] = {}
+        self._peers: dict[str, dict] = {}  # proc -> endpoints, kept current from announcements
+        self._telemetry_endpoint = telemetry
+        self._telemetry: Telemetry | None = None
+        self._directory = ControlClient(self.ctx, directory, timeout_s=10.0) if directory else None
+        self._announce = None
+        if announce:
+            self._announce = self.ctx.socket(zmq.SUB)
+            self._announce.linger = 0
+            self._announce.subscribe(b"")
+            self._announce.connect(announce)
+        self._registered = False
+        self._closeables: list = []
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Node":
+        """A node configured by the supervisor's environment variables (see module docstring)."""
+        env = os.environ
+        missing = [k for k in ("SKYCALL_PROC", "SKYCALL_FLOWGRAPH") if not env.get(k)]
+        if missing:
+            raise SkycallError(
+                f"{', '.join(missing)} not set: start this process with `skycall run FLOWGRAPH.toml`"
+            )
+        rt = env.get("SKYCALL_REALTIME")
+        dur = env.get("SKYCALL_DURATION_S")
+        kwargs = {
+            "directory": env.get("SKYCALL_DIRECTORY") or None,
+            "announce": env.get("SKYCALL_ANNOUNCE") or None,
+            "telemetry": env.get("SKYCALL_TELEMETRY") or None,
+            "realtime": None if rt in (None, "") else rt == "1",
+            "duration_s": None if dur in (None, "") else float(dur),
+            **overrides,
+        }
+        return cls(env["SKYCALL_PROC"], env["SKYCALL_FLOWGRAPH"], env.get("SKYCALL_OUT", "out"), **kwargs)
+
+    # -- random sources -------------------------------------------------------------------------
+    def rng(self, purpose: int = 0) -> np.random.Generator:
+        """A generator for this process and ``purpose``: see :func:`process_rng`."""
+        return process_rng(self.seed, self.index, purpose)
+
+    # -- directory --------------------------------------------------------------------------------
+    def _register(self, port: str, endpoint: str) -> None:
+        self.endpoints[port] = endpoint
+        if self._directory is not None:
+            self._directory.call(
+                "register",
+                proc=self.name,
+                endpoints={port: endpoint},
+                pid=os.getpid(),
+                restart=not self._registered,
+            )
+            self._registered = True
+
+    def poll_directory(self) -> None:
+        """Take in pending announcements (peers registering or restarting)."""
+        if self._announce is None:
+            return
+        while self._announce.poll(0, zmq.POLLIN):
+            msg = json.loads(self._announce.recv())
+            self._peers[msg["proc"]] = msg["endpoints"]
+
+    def peer_endpoint(self, proc: str, port: str, timeout_s: float | None = None) -> str:
+        """Endpoint ``port`` of process ``proc``, waiting (bounded) until it has registered it."""
+        if self._directory is None:
+            raise SkycallError(f"no directory to find {proc}.{port}: start processes with `skycall run`")
+        deadline = time.monotonic() + (self.peer_timeout_s if timeout_s is None else timeout_s)
+        while True:
+            self.poll_directory()
+            endpoint = self._peers.get(proc, {}).get(port)
+            if endpoint is None:
+                found = self._directory.call("lookup", proc=proc)["endpoints"] or {}
+                self._peers[proc] = {**self._peers.get(proc, {}), **found}
+                endpoint = found.get(port)
+            if endpoint is not None:
+                return endpoint
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PeerNotFound(f"{self.name}: peer {proc} did not register port {port!r}; is it running?")
+            if self._announce is not None:
+                self._announce.poll(int(min(left, 0.2) * 1000) + 1, zmq.POLLIN)
+            else:
+                time.sleep(min(left, 0.05))  # no announcement channel: poll the directory
+
+    def link_source(self, port: str = "rx") -> tuple[str, str] | None:
+        """``(process, port)`` feeding this process's ``port`` through a [[link]], or None."""
+        for link in self.flow.link:
+            if link.dst == f"{self.name}.{port}":
+                proc, _, src_port = link.src.partition(".")
+                return proc, src_port
+        return None
+
+    def has_link_from(self, port: str = "tx") -> bool:
+        """True when a [[link]] takes this process's ``port`` somewhere."""
+        return any(link.src == f"{self.name}.{port}" for link in self.flow.link)
+
+    # -- sockets ----------------------------------------------------------------------------------
+    def stream_out(
+        self,
+        port: str = "tx",
+        sample_rate_sps: float | None = None,
+        centre_freq_hz: float | None = None,
+        **kw,
+    ) -> StreamOut:
+        """A bound, registered StreamOut (defaults: the process's sample rate and tx frequency)."""
+        kw.setdefault("realtime", self.realtime)
+        kw.setdefault("send_timeout_s", 1.0 if self.realtime else 5.0)
+        stream = StreamOut(
+            self.ctx,
+            sample_rate_sps=sample_rate_sps or self.proc.sample_rate_sps,
+            centre_freq_hz=self.proc.tx_freq if centre_freq_hz is None else centre_freq_hz,
+            name=f"{self.name}.{port}",
+            **kw,
+        )
+        self._closeables.append(stream)
+        self._register(port, stream.endpoint)
+        return stream
+
+    def stream_in(self, port: str = "rx", **kw) -> StreamIn:
+        """A StreamIn connected to whatever the flowgraph links into ``port``; follows peer restarts."""
+        source = self.link_source(port)
+        if source is None:
+            raise SkycallError(f'flowgraph {self.flow.path} has no [[link]] with dst = "{self.name}.{port}"')
+        proc, src_port = source
+        stream = StreamIn(
+            self.ctx, sample_rate_sps=self.proc.sample_rate_sps, name=f"{self.name}.{port}", **kw
+        )
+
+        def follow() -> None:
+            self.poll_directory()
+            endpoint = self._peers.get(proc, {}).get(src_port)
+            if endpoint is not None:
+                stream.connect(endpoint)
+
+        stream.connect(self.peer_endpoint(proc, src_port))
+        stream.on_idle = follow
+        self._closeables.append(stream)
+        return stream
+
+    def raw_tap(self, port: str = "tx") -> RawTap:
+        """A registered raw tap (bare complex64 PUB) named ``PORT.raw``."""
+        tap = RawTap(self.ctx)
+        self._closeables.append(tap)
+        self._register(f"{port}.raw", tap.endpoint)
+        return tap
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """This process's telemetry publisher (connected to the supervisor's collector)."""
+        if self._telemetry is None:
+            self._telemetry = Telemetry(self.ctx, self.name)
+            self._closeables.append(self._telemetry)
+            self._register("telemetry", self._telemetry.endpoint)
+            if self._telemetry_endpoint:
+                self._telemetry.connect_collector(self._telemetry_endpoint)
+        return self._telemetry
+
+    def control(self, handlers: dict) -> ControlServer:
+        """A registered control server with ``handlers`` (call ``.poll()`` between chunks)."""
+        server = ControlServer(self.ctx, handlers)
+        self._closeables.append(server)
+        self._register("control", server.endpoint)
+        return server
+
+    def close(self) -> None:
+        for item in reversed(self._closeables):
+            item.close()
+        self._closeables.clear()
+        if self._directory is not None:
+            self._directory.close()
+        if self._announce is not None:
+            self._announce.close()
+
+
+__all__ = ["Node", "PeerNotFound", "process_rng"]
