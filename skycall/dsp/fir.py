@@ -52,15 +52,49 @@ def _fir_complex_kernel(taps, buf, out):
 
 
 @njit(cache=True, nogil=True)
-def _decimate_kernel(taps, buf, first, down, out):
-    """out[m] = Σ_k taps[k]·buf[L-1 + first + m·down - k] (taps real float32 or complex64)."""
-    n_taps = taps.size
+def _polyphase_real_kernel(phases, buf, u_first, up, down, out):
+    """Real-tap polyphase resampling on interleaved float32 views.
+
+    Output m sits at up-sampled index u = u_first + m·down: out[m] = Σ_j phases[u % up, j]·x[u // up - j],
+    where x[n] is complex sample L_s - 1 + n of ``buf`` ([history (L_s - 1) | chunk]).
+    phases: float32 (up, L_s); buf, out: float32 (re, im) views.
+    """
+    n_sub = phases.shape[1]
+    for m in range(out.size // 2):
+        u = u_first + m * down
+        row = phases[u % up]
+        top = np.uint64(2 * (n_sub - 1 + u // up))  # ≥ 0: unsigned indexing
+        acc_re = np.float32(0.0)
+        acc_im = np.float32(0.0)
+        for j in range(n_sub):
+            t = row[j]
+            pos = top - np.uint64(2 * j)
+            acc_re += t * buf[pos]
+            acc_im += t * buf[pos + np.uint64(1)]
+        out[2 * m] = acc_re
+        out[2 * m + 1] = acc_im
+
+
+@njit(cache=True, nogil=True)
+def _polyphase_complex_kernel(phases, buf, u_first, up, down, out):
+    """Complex-tap variant of :func:`_polyphase_real_kernel` on complex64 arrays."""
+    n_sub = phases.shape[1]
     for m in range(out.size):
-        base = n_taps - 1 + first + m * down
-        acc = np.complex64(0)
-        for k in range(n_taps):
-            acc += taps[k] * buf[base - k]
+        u = u_first + m * down
+        row = phases[u % up]
+        top = np.uint64(n_sub - 1 + u // up)
+        acc = np.complex64(0.0)
+        for j in range(n_sub):
+            acc += row[j] * buf[top - np.uint64(j)]
         out[m] = acc
+
+
+def run_polyphase(phases: np.ndarray, buf: np.ndarray, u_first: int, up: int, down: int, out: np.ndarray) -> None:
+    """Dispatch polyphase resampling (see :func:`_polyphase_real_kernel`) on real or complex taps."""
+    if phases.dtype == np.float32:
+        _polyphase_real_kernel(phases, buf.view(np.float32), u_first, up, down, out.view(np.float32))
+    else:
+        _polyphase_complex_kernel(phases, buf, u_first, up, down, out)
 
 
 def _run_fir(taps: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
@@ -189,6 +223,7 @@ class FirDecimator:
     def __init__(self, taps, down: int):
         self.taps = taps_array(taps)
         self.down = positive_int("down", down)
+        self._phases = self.taps.reshape(1, -1)
         self._hist = _History(self.taps.size - 1)
         self._first = 0  # offset in the next chunk of the next kept output
 
@@ -197,7 +232,7 @@ class FirDecimator:
         n_out = max(0, -(-(x.size - self._first) // self.down))
         out = np.empty(n_out, dtype=np.complex64)
         if x.size:
-            _decimate_kernel(self.taps, self._hist.load(x), self._first, self.down, out)
+            run_polyphase(self._phases, self._hist.load(x), self._first, 1, self.down, out)
             self._hist.keep_tail(x.size)
             self._first = self._first + n_out * self.down - x.size
         return out
@@ -208,7 +243,8 @@ class FirDecimator:
 
     def copy(self) -> "FirDecimator":
         other = FirDecimator.__new__(FirDecimator)
-        other.taps, other.down, other._hist, other._first = self.taps, self.down, self._hist.copy(), self._first
+        other.__dict__.update(self.__dict__)
+        other._hist = self._hist.copy()
         return other
 
 

@@ -10,28 +10,10 @@ which is ``scipy.signal.upfirdn(h, x, up, down)`` computed only where it is kept
 from math import gcd
 
 import numpy as np
-from numba import njit
 from scipy import signal
 
 from skycall.dsp._checks import complex_input, positive_int, taps_array
-from skycall.dsp.fir import _History
-
-
-@njit(cache=True, nogil=True)
-def _resample_kernel(phases, buf, u_first, up, down, out):
-    """out[m] = Σ_j phases[p, j]·buf[L_s - 1 + n - j] with u = u_first + m·down, n = u // up, p = u % up.
-
-    phases: (up, L_s) float32 or complex64 polyphase taps; buf: complex64 [history (L_s-1) | chunk].
-    """
-    n_sub = phases.shape[1]
-    for m in range(out.size):
-        u = u_first + m * down
-        base = n_sub - 1 + u // up
-        row = phases[u % up]
-        acc = np.complex64(0)
-        for j in range(n_sub):
-            acc += row[j] * buf[base - j]
-        out[m] = acc
+from skycall.dsp.fir import _History, run_polyphase
 
 
 def kaiser_lowpass(up: int, down: int) -> np.ndarray:
@@ -79,7 +61,7 @@ class RationalResampler:
         n_out = max(0, -(-(x.size * self.up - self._u_first) // self.down))
         out = np.empty(n_out, dtype=np.complex64)
         if x.size:
-            _resample_kernel(self._phases, self._hist.load(x), self._u_first, self.up, self.down, out)
+            run_polyphase(self._phases, self._hist.load(x), self._u_first, self.up, self.down, out)
             self._hist.keep_tail(x.size)
             self._u_first += n_out * self.down - x.size * self.up
         return out
