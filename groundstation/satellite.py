@@ -59,6 +59,7 @@ class Satellite:
         self.call = CallEndpoint(NetworkSession(sat_id=sat_id, beam_id=beam_id, dl_only=dl_only), vocoder, speech)
         self.n = waveform.samples_per_frame
         self.log = RxLog()
+        self.tx_frames: list[Frame | None] = []
 
     def step(self, slot: int, ul_prev: np.ndarray | None) -> np.ndarray:
         """Digest uplink slot ``slot − 1`` (if any) and return downlink slot ``slot`` (complex64)."""
@@ -69,4 +70,5 @@ class Satellite:
         frame = self.call.tick(slot, slot * self.n)
         if frame is None:  # the downlink carrier never stops
             frame = Frame(type=int(MsgType.IDLE), seq=slot % 4096, call_id=self.call.session.call_id)
+        self.tx_frames.append(frame)
         return self.dl_path.process(self.transmitter.process([frame]), slot * self.n)

@@ -13,6 +13,7 @@ from pathlib import Path
 from handset_emu.build import build_phone
 from skycall.call.build import load_call_speech
 from skycall.call.process import RateAdapter, SlotHarness
+from skycall.call.record import snapshot_extra
 from skycall.errors import SkycallError
 from skycall.log import setup_logging
 
@@ -28,6 +29,7 @@ def run(node) -> int:
     radio = open_radio(flow, proc.name, node)
     rate = RateAdapter(proc.sample_rate_sps)
     harness = SlotHarness(node, phone, "handset")
+    phone.snapshot_slot = harness.n_slots // 2
     transmit = flow.call.duplex == "full" and proc.transmit
     n = phone.waveform.samples_per_frame
     log.info("receiver profile %s, %d slots", proc.receiver_profile, harness.n_slots)
@@ -44,7 +46,7 @@ def run(node) -> int:
     finally:
         radio.stop()
         radio.close()
-        harness.save()
+        harness.save(snapshot_extra(phone))
     return 0
 
 

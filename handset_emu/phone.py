@@ -69,12 +69,21 @@ class Phone:
         self._ul_rotator = Rotator(0.0, waveform.sample_rate_sps)
         self._silence = np.zeros(waveform.samples_per_frame, np.complex64)
         self.log = RxLog()
+        self.tx_frames: list = []
+        self.snapshot_slot: int | None = None  # keep this slot's input and one decoded frame (report)
+        self.snapshot: dict = {}
 
     def step(self, slot: int, dl: np.ndarray, first_index: int) -> np.ndarray:
         """Process one slot of downlink samples; return one slot of uplink samples (zeros when silent)."""
-        self.call.receive(slot, self.receiver.process(dl, first_index))
+        frames = self.receiver.process(dl, first_index)
+        self.call.receive(slot, frames)
         self.log.append(self.receiver)
+        if slot == self.snapshot_slot:
+            self.snapshot["dl"] = dl.copy()
+        if frames and "frame" not in self.snapshot and self.snapshot_slot is not None and slot >= self.snapshot_slot:
+            self.snapshot["frame"] = frames[0]
         frame = self.call.tick(slot, first_index)
+        self.tx_frames.append(frame)
         if frame is None:
             return self._silence
         return self._carrier(self.transmitter.process([frame]))

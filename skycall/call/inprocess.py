@@ -13,7 +13,7 @@ from groundstation.build import build_satellite, pass_record
 from handset_emu.build import build_phone, handset_process
 from skycall.call.build import Speech, call_id_for, load_call_speech
 from skycall.call.plan import CallPlan
-from skycall.call.record import side_record
+from skycall.call.record import side_record, snapshot_extra
 from skycall.call.report import summarise
 from skycall.call.session import FRAME_S
 from skycall.channel.air import AirModel
@@ -62,6 +62,7 @@ def run_call_inprocess(flow: Flowgraph, out_dir: str | Path, speech: Speech | No
     air_ul = AirModel(wf.sample_rate_sps, proc.tx_freq, flow.air.noise_floor_dbfs, 0.0, 0.0, child_rng(rng))
     call_id = call_id_for(flow.seed)
     plan_gs, plan_hs = CallPlan(flow.call, "groundstation", call_id), CallPlan(flow.call, "handset", call_id)
+    phone.snapshot_slot = n_slots // 2
     ul_prev = None
     t0 = time.monotonic()
     for k in range(n_slots):
@@ -78,6 +79,6 @@ def run_call_inprocess(flow: Flowgraph, out_dir: str | Path, speech: Speech | No
         print(file=sys.stderr)
     gs_rec = side_record("groundstation", sat, n_slots, pass_record(flow, scenario, n_slots, lo_hz))
     gs_rec.meta["duplex"] = flow.call.duplex
-    side_record("handset", phone, n_slots).save(out)
+    side_record("handset", phone, n_slots, snapshot_extra(phone)).save(out)
     gs_rec.save(out)
     return summarise(out, scenario_info(flow, scenario), flow.call.vocoder)

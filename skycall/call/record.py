@@ -66,8 +66,46 @@ def _jsonable(value):
     return str(value)
 
 
+def coded_bits_table(core, n_slots: int) -> np.ndarray:
+    """Packed coded bits (before interleaving) of the frame sent in each slot; zeros where silent."""
+    from skycall.modem.frame import FrameCodec
+
+    codec = FrameCodec(core.waveform)
+    table = np.zeros((n_slots, (core.waveform.coded_bits + 7) // 8), np.uint8)
+    for k, frame in enumerate(core.tx_frames[:n_slots]):
+        if frame is not None:
+            table[k] = np.packbits(codec.coded_bits(frame))
+    return table
+
+
+def soft_constellation(frame, waveform) -> np.ndarray:
+    """The received QPSK points of one frame's coded symbols, rebuilt from its soft bits.
+
+    Transmitted bit ``i`` is coded bit ``π[i]`` XOR scrambler ``s[i]``; the receiver hands over
+    ``soft[π[i]] = L_i·(1 − 2 s[i])``, so ``L_i = soft[π[i]]·(1 − 2 s[i])`` and symbol ``m`` is
+    ``(L_2m + j L_2m+1)``, normalised to unit mean power.
+    """
+    pi = waveform.interleaver
+    flip = 1.0 - 2.0 * waveform.scrambler.astype(np.float32)
+    llr = frame.soft_bits[pi] * flip
+    pts = (llr[0::2] + 1j * llr[1::2]).astype(np.complex64)
+    return pts / np.sqrt(np.mean(np.abs(pts) ** 2) + 1e-30)
+
+
+def snapshot_extra(phone) -> dict:
+    """The phone's mid-call snapshot for the report: input spectrum and one frame's constellation."""
+    from skycall.metrics.spectrum import psd_db
+
+    out = {}
+    if "dl" in phone.snapshot:
+        out["psd_freq_hz"], out["psd_db"] = psd_db(phone.snapshot["dl"], phone.waveform.sample_rate_sps)
+    if "frame" in phone.snapshot:
+        out["constellation"] = soft_constellation(phone.snapshot["frame"], phone.waveform)
+    return out
+
+
 def side_record(side: str, core, n_slots: int, extra: dict | None = None) -> SideRecord:
-    """Collect a Satellite's or Phone's record after ``n_slots`` slots."""
+    """Collect a Satellite's or Phone's record after ``n_slots`` slots (signals, logs, bits for BER)."""
     call = core.call
     s, stats = call.session, call.listener.playout.stats
     frames = call.rx_frames
@@ -82,8 +120,34 @@ def side_record(side: str, core, n_slots: int, extra: dict | None = None) -> Sid
         "voice_fer": call.listener.frame_error_rate(),
         "playout": dataclasses.asdict(stats),
         "n_slots": n_slots,
+        "cycle_slips": int(core.receiver.counters.cycle_slips),
+        "lock_losses": int(core.receiver.counters.lock_losses),
+        "samples_per_frame": int(core.waveform.samples_per_frame),
     }
+    extra = dict(extra or {})
+    extra["tx_coded"] = coded_bits_table(core, n_slots)
+    extra["rx_index"] = np.array([f.sample_index for f in frames], np.int64)
+    n_bytes = (core.waveform.coded_bits + 7) // 8
+    extra["rx_hard"] = np.array([np.packbits(f.soft_bits < 0) for f in frames], np.uint8).reshape(len(frames), n_bytes)
     log = core.log
     return SideRecord(side=side, mouth=call.talker.mouth(n_slots), ear=call.listener.ear(n_slots),
                       cfo_hz=np.asarray(log.cfo_hz, np.float64), snr_db=np.asarray(log.snr_db, np.float64),
-                      locked=np.asarray(log.locked, bool), meta=meta, extra=extra or {})
+                      locked=np.asarray(log.locked, bool), meta=meta, extra=extra)
+
+
+def prefec_ber(talker: SideRecord, listener: SideRecord) -> float:
+    """Channel bit error rate before the decoder: each received frame's hard decisions against the
+    coded bits the talker sent in the slot the frame started in (slot = ⌊sample_index / N⌋; the
+    propagation delay, 2-6.5 ms, is shorter than a frame)."""
+    n = int(listener.meta["samples_per_frame"])
+    tx, idx, hard = talker.extra["tx_coded"], listener.extra["rx_index"], listener.extra["rx_hard"]
+    slots = idx // n
+    ok = (slots >= 0) & (slots < len(tx))
+    if not ok.any():
+        return float("nan")
+    sent = tx[slots[ok]]
+    live = sent.any(axis=1)
+    if not live.any():
+        return float("nan")
+    errors = np.unpackbits(np.bitwise_xor(sent[live], hard[ok][live]), axis=1).sum()
+    return float(errors) / (live.sum() * sent.shape[1] * 8)

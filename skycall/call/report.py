@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skycall.call.record import SideRecord
+from skycall.call.record import SideRecord, prefec_ber
 from skycall.call.scoring import rms, score_speech
 from skycall.call.session import FRAME_S
 from skycall.vocoder.base import get_vocoder
@@ -59,6 +59,8 @@ def direction(talker: SideRecord, listener: SideRecord, vocoder_name: str, truth
     if truth_cfo_hz is not None and in_call.any():
         out["cfo_tracking_error_hz_rms"] = rms(listener.cfo_hz[in_call] - truth_cfo_hz[: len(in_call)][in_call])
     out["frames_ok"], out["frames_bad"] = listener.meta["frames_ok"], listener.meta["frames_bad"]
+    out["ber_prefec"] = prefec_ber(talker, listener)
+    out["cycle_slips"] = listener.meta["cycle_slips"]
     return out
 
 

@@ -1,0 +1,1 @@
+"""Scripted call-quality campaigns: scenario suites, parallel calls, thresholds, report."""

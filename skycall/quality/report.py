@@ -1,0 +1,138 @@
+"""Campaign outputs: ``results.json``, ``results.csv`` and a standalone ``report.html`` (images embedded)."""
+
+import base64
+import csv
+import html
+import io
+import json
+from pathlib import Path
+
+from skycall.call.record import SideRecord
+
+PLOTS = ("doppler", "quality_vs_elevation", "residual_cfo", "constellation", "spectrum")
+
+
+def write_tables(rows: list[dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"calls": rows, "passed": all(r["passed"] for r in rows)},
+                                                 indent=1))
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with (out / "results.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _plots(rows: list[dict]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = {}
+    scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(scenarios)}
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for r in rows:
+        gs = SideRecord.load(r["dir"], "groundstation").extra
+        t = gs["t_s"] + r["call_offset_s"]
+        ax.plot(t, gs["doppler_hz"] / 1e3, color=colours[r["scenario"]], lw=1.5)
+        ax.plot(t, (gs["residual_hz"] if r["precompensation"] else gs["doppler_hz"]) / 1e3, "--",
+                color=colours[r["scenario"]], lw=1)
+    ax.set_xlabel("time from culmination (s)")
+    ax.set_ylabel("kHz")
+    ax.set_title("Doppler at the handset (solid) and what it receives after beam-centre pre-compensation (dashed)")
+    ax.legend([plt.Line2D([], [], color=colours[s]) for s in scenarios], scenarios, fontsize=7)
+    figs["doppler"] = _png(fig)
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    for s in scenarios:
+        rs = sorted((r for r in rows if r["scenario"] == s), key=lambda r: r["elevation_deg"])
+        el = [r["elevation_deg"] for r in rs]
+        ax[0].plot(el, [r["dl_pesq_nb"] if r["dl_pesq_nb"] is not None else 1.0 for r in rs], "o-",
+                   color=colours[s], label=s)
+        ax[1].plot(el, [r["esn0_db_min"] for r in rs], "o-", color=colours[s], label=s)
+    ax[0].set_ylabel("downlink PESQ-NB (MOS-LQO); 1.0 = no call")
+    ax[1].set_ylabel("downlink Es/N0 (dB, link budget)")
+    for a in ax:
+        a.set_xlabel("elevation (deg)")
+        a.grid(True, alpha=0.3)
+    ax[0].legend(fontsize=7)
+    fig.suptitle("Quality along the pass")
+    figs["quality_vs_elevation"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    names = [r["call"] for r in rows]
+    ax.bar(range(len(rows)), [r.get("dl_residual_cfo_hz_rms") or 0.0 for r in rows],
+           color=[colours[r["scenario"]] for r in rows])
+    ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=6)
+    ax.set_ylabel("Hz RMS")
+    ax.set_title("Residual carrier offset at the handset's receiver during the call")
+    fig.tight_layout()
+    figs["residual_cfo"] = _png(fig)
+
+    shown = [r for r in rows if Path(r["dir"], "handset.npz").exists()][:6]
+    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(2.6 * max(1, len(shown)), 2.8), squeeze=False)
+    for a, r in zip(axes[0], shown, strict=False):
+        hs = SideRecord.load(r["dir"], "handset").extra
+        pts = hs.get("constellation")
+        if pts is not None and pts.size:
+            a.plot(pts.real, pts.imag, ".", ms=1)
+        a.set_title(r["call"], fontsize=6)
+        a.set_aspect("equal")
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.suptitle("Downlink constellation at the handset (one frame mid-call)")
+    figs["constellation"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    for r in shown:
+        hs = SideRecord.load(r["dir"], "handset").extra
+        if "psd_db" in hs:
+            ax.plot(hs["psd_freq_hz"] / 1e3, hs["psd_db"], lw=0.8, label=r["call"])
+    ax.set_xlabel("frequency offset from the carrier (kHz)")
+    ax.set_ylabel("dB")
+    ax.set_title("Spectrum at the handset's antenna (mid-call)")
+    ax.legend(fontsize=6)
+    figs["spectrum"] = _png(fig)
+    return figs
+
+
+def write_html(rows: list[dict], out: Path) -> Path:
+    figs = _plots(rows)
+    cols = ["call", "passed", "elevation_deg", "esn0_db_min", "call_connected", "setup_time_s",
+            "acquisition_time_s", "dl_pesq_nb", "dl_codec_ceiling_pesq_nb", "dl_stoi", "dl_fer", "ul_pesq_nb",
+            "ul_fer", "dl_residual_cfo_hz_rms", "dl_cycle_slips", "dl_ber_prefec", "mouth_to_ear_ms",
+            "fail_reasons"]
+
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:.3g}"
+        return html.escape(str(v)) if v is not None else "–"
+
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join(
+        f"<tr class='{'ok' if r['passed'] else 'bad'}'>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols)
+        + "</tr>" for r in rows)
+    n_pass = sum(r["passed"] for r in rows)
+    imgs = "".join(f"<h2>{k.replace('_', ' ')}</h2><img alt='{k}' src='data:image/png;base64,{v}'>"
+                   for k, v in figs.items())
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>skycall call quality</title><style>"
+            "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:12px}"
+            "td,th{border:1px solid #ccc;padding:2px 5px}.ok{background:#eaffea}.bad{background:#ffeaea}"
+            "img{max-width:100%}</style></head><body><h1>skycall call-quality campaign</h1>"
+            f"<p>{n_pass} of {len(rows)} calls passed their thresholds.</p>"
+            f"<table><tr>{head}</tr>{body}</table>{imgs}</body></html>")
+    path = out / "report.html"
+    path.write_text(page)
+    return path
