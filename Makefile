@@ -10,6 +10,7 @@ bootstrap:
 
 demo: bootstrap
 	$(VENV)/bin/skycall run flowgraphs/loopback_call.toml --out $(OUT)/demo
+	$(VENV)/bin/skycall report $(OUT)/demo
 
 test: bootstrap
 	$(PY) -m pytest -q

@@ -5,6 +5,7 @@ import numpy as np
 from groundstation.pass_channel import PassPath, PassTables
 from groundstation.satellite import Satellite
 from groundstation.scenario import Scenario, build_scenario
+from handset_emu.build import handset_process
 from skycall.call.build import SAT_ID, Speech, waveform
 from skycall.config.flowgraph import Flowgraph
 from skycall.rng import make_rng
@@ -58,4 +59,27 @@ def pass_record(flow: Flowgraph, scenario: Scenario, n_slots: int, lo_offset_hz:
         "esn0_db": dl.esn0_db + flow.beam.esn0_offset_db,
         "elevation_deg": traj.elevation_deg,
         "truth_cfo_hz": np.interp(t_slot, traj.t_s, residual) + lo_offset_hz,
+    }
+
+
+def scenario_info(flow: Flowgraph, scenario) -> dict:
+    """The scenario block of ``summary.json``."""
+    traj = scenario.trajectory
+    proc = handset_process(flow)
+    return {
+        "flowgraph": flow.name,
+        "seed": flow.seed,
+        "duration_s": flow.duration_s,
+        "receiver_profile": proc.receiver_profile,
+        "precompensation": flow.beam.precompensation,
+        "vocoder": flow.call.vocoder,
+        "duplex": flow.call.duplex,
+        "placed_by": flow.call.placed_by,
+        "handset_offset_km": flow.beam.handset_offset_km,
+        "beam_diameter_km": scenario.beam_diameter_m / 1e3,
+        "max_elevation_deg": scenario.pass_.max_elevation_deg,
+        "elevation_deg": [float(traj.elevation_deg[0]), float(traj.elevation_deg[-1])],
+        "doppler_hz": [float(traj.dl.doppler_hz[0]), float(traj.dl.doppler_hz[-1])],
+        "residual_doppler_hz": [float(traj.dl.residual_doppler_hz[0]), float(traj.dl.residual_doppler_hz[-1])],
+        "esn0_db_min": float(traj.dl.esn0_db.min() + flow.beam.esn0_offset_db),
     }

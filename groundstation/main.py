@@ -10,9 +10,9 @@ import logging
 import sys
 from pathlib import Path
 
-from groundstation.build import build_satellite, pass_record
+from groundstation.build import build_satellite, pass_record, scenario_info
 from skycall.call.build import load_call_speech
-from skycall.call.process import RateAdapter, SlotHarness
+from skycall.call.process import RateAdapter, SlotHarness, start_radio
 from skycall.errors import SkycallError
 from skycall.log import setup_logging
 
@@ -21,13 +21,11 @@ log = logging.getLogger("groundstation")
 
 def run(node) -> int:
     """Run the ground station's slot loop on a :class:`~skycall.runner.node.Node`."""
-    from skycall.radio.factory import open_radio
-
     flow, proc = node.flow, node.proc
     profile = flow.profiles[proc.name]
     speech = load_call_speech(flow, Path(node.out_dir) / "speech")
     sat, scenario = build_satellite(flow, speech, loopback=profile.driver == "loopback")
-    radio = open_radio(flow, proc.name, node)
+    radio = start_radio(node, transmit=True)
     rate = RateAdapter(proc.sample_rate_sps)
     harness = SlotHarness(node, sat, "groundstation")
     n, full_duplex = sat.n, flow.call.duplex == "full"
@@ -49,7 +47,7 @@ def run(node) -> int:
         radio.stop()
         radio.close()
         lo_hz = flow.air.lo_offset_ppm * 1e-6 * flow.proc("handset").rx_freq if profile.driver == "loopback" else 0.0
-        harness.save(pass_record(flow, scenario, harness.slot + 1, lo_hz), {"duplex": flow.call.duplex})
+        harness.save(pass_record(flow, scenario, harness.slot + 1, lo_hz), {"scenario": scenario_info(flow, scenario)})
     return 0
 
 

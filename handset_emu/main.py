@@ -12,7 +12,7 @@ from pathlib import Path
 
 from handset_emu.build import build_phone
 from skycall.call.build import load_call_speech
-from skycall.call.process import RateAdapter, SlotHarness
+from skycall.call.process import RateAdapter, SlotHarness, start_radio
 from skycall.call.record import snapshot_extra
 from skycall.errors import SkycallError
 from skycall.log import setup_logging
@@ -22,15 +22,13 @@ log = logging.getLogger("handset")
 
 def run(node) -> int:
     """Run the handset's slot loop on a :class:`~skycall.runner.node.Node`."""
-    from skycall.radio.factory import open_radio
-
     flow, proc = node.flow, node.proc
     phone = build_phone(flow, load_call_speech(flow, Path(node.out_dir) / "speech"), proc)
-    radio = open_radio(flow, proc.name, node)
+    transmit = flow.call.duplex == "full" and proc.transmit
+    radio = start_radio(node, transmit)
     rate = RateAdapter(proc.sample_rate_sps)
     harness = SlotHarness(node, phone, "handset")
     phone.snapshot_slot = harness.n_slots // 2
-    transmit = flow.call.duplex == "full" and proc.transmit
     n = phone.waveform.samples_per_frame
     log.info("receiver profile %s, %d slots", proc.receiver_profile, harness.n_slots)
     try:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("skycall.radio.probe_cli", "list attached radios and check them against their profile"),
     "calibrate": ("skycall.radio.calibrate_cli", "measure and store the frequency error of a lab SDR pair"),
     "call": ("skycall.call.control_cli", "control a running call (status, place, hang up, shut down)"),
+    "report": ("skycall.call.report_cli", "rebuild a call's summary and report from its output directory"),
     "quality": ("skycall.quality.cli", "scripted call-quality campaign (same as scripts/call_quality.py)"),
 }
 

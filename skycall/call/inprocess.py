@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from groundstation.build import build_satellite, pass_record
+from groundstation.build import build_satellite, pass_record, scenario_info
 from handset_emu.build import build_phone, handset_process
 from skycall.call.build import Speech, call_id_for, load_call_speech
 from skycall.call.plan import CallPlan
@@ -19,29 +19,6 @@ from skycall.call.session import FRAME_S
 from skycall.channel.air import AirModel
 from skycall.config.flowgraph import Flowgraph
 from skycall.rng import child_rng, make_rng
-
-
-def scenario_info(flow: Flowgraph, scenario) -> dict:
-    """The scenario block of ``summary.json``."""
-    traj = scenario.trajectory
-    proc = handset_process(flow)
-    return {
-        "flowgraph": flow.name,
-        "seed": flow.seed,
-        "duration_s": flow.duration_s,
-        "receiver_profile": proc.receiver_profile,
-        "precompensation": flow.beam.precompensation,
-        "vocoder": flow.call.vocoder,
-        "duplex": flow.call.duplex,
-        "placed_by": flow.call.placed_by,
-        "handset_offset_km": flow.beam.handset_offset_km,
-        "beam_diameter_km": scenario.beam_diameter_m / 1e3,
-        "max_elevation_deg": scenario.pass_.max_elevation_deg,
-        "elevation_deg": [float(traj.elevation_deg[0]), float(traj.elevation_deg[-1])],
-        "doppler_hz": [float(traj.dl.doppler_hz[0]), float(traj.dl.doppler_hz[-1])],
-        "residual_doppler_hz": [float(traj.dl.residual_doppler_hz[0]), float(traj.dl.residual_doppler_hz[-1])],
-        "esn0_db_min": float(traj.dl.esn0_db.min() + flow.beam.esn0_offset_db),
-    }
 
 
 def run_call_inprocess(flow: Flowgraph, out_dir: str | Path, speech: Speech | None = None,
@@ -78,7 +55,7 @@ def run_call_inprocess(flow: Flowgraph, out_dir: str | Path, speech: Speech | No
     if progress:
         print(file=sys.stderr)
     gs_rec = side_record("groundstation", sat, n_slots, pass_record(flow, scenario, n_slots, lo_hz))
-    gs_rec.meta["duplex"] = flow.call.duplex
+    gs_rec.meta["scenario"] = scenario_info(flow, scenario)
     side_record("handset", phone, n_slots, snapshot_extra(phone)).save(out)
     gs_rec.save(out)
-    return summarise(out, scenario_info(flow, scenario), flow.call.vocoder)
+    return summarise(out)

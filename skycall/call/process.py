@@ -79,6 +79,41 @@ class SlotHarness:
         return rec
 
 
+def start_radio(node, transmit: bool):
+    """Open, configure and start the process's radio (validated against its profile first).
+
+    A real radio carrying an ``unmodified`` handset must have a stored calibration: commodity
+    crystals (±20-25 ppm) are tens of kHz off at L-band, as much as the Doppler being
+    demonstrated. The calibration is applied by tuning: asking for ``f·(1 − ε)`` on a radio whose
+    reference runs ``ε`` fast puts the real LO at ``f``.
+    """
+    from skycall.radio.base import RadioConfig
+    from skycall.radio.factory import open_radio
+
+    flow, proc = node.flow, node.proc
+    profile = flow.profiles[proc.name]
+    radio = open_radio(flow, proc.name, node)
+    radio.open()
+    error_ppm = 0.0
+    if profile.driver != "loopback":
+        from skycall.radio.calibration import require_calibrated
+
+        if proc.role == "handset" and proc.receiver_profile == "unmodified":
+            error_ppm = require_calibrated(getattr(radio, "serial", profile.calibration.serial)).freq_error_ppm
+    scale = 1.0 - error_ppm * 1e-6
+    radio.configure(RadioConfig(
+        rx_freq_hz=proc.rx_freq * scale,
+        tx_freq_hz=proc.tx_freq * scale if transmit else None,
+        sample_rate_sps=proc.sample_rate_sps,
+        rx_gain_db=proc.rx_gain_db if proc.rx_gain_db is not None else profile.rx_gain.default_db,
+        tx_gain_db=(proc.tx_gain_db if proc.tx_gain_db is not None else profile.tx_gain.default_db) if transmit
+        else None,
+        extra={"allow_any_tx": flow.allow_any_tx},
+    ))
+    radio.start()
+    return radio
+
+
 class RateAdapter:
     """Baseband (240 kS/s) ↔ radio rate, streaming (polyphase resamplers; identity at equal rates)."""
 

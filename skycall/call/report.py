@@ -15,6 +15,7 @@ import numpy as np
 from skycall.call.record import SideRecord, prefec_ber
 from skycall.call.scoring import rms, score_speech
 from skycall.call.session import FRAME_S
+from skycall.errors import SkycallError
 from skycall.vocoder.base import get_vocoder
 from skycall.vocoder.speech import write_wav
 
@@ -80,13 +81,18 @@ def failure_reason(gs: SideRecord, hs: SideRecord) -> str | None:
     return f"call set-up failed (handset state {hs.meta['state']}, ground station state {gs.meta['state']})"
 
 
-def summarise(out_dir: str | Path, scenario: dict, vocoder_name: str) -> dict:
+def summarise(out_dir: str | Path) -> dict:
     """Build ``summary.json`` (and the WAVs and report) from the side records in ``out_dir``."""
     out = Path(out_dir)
+    missing = [s for s in ("groundstation", "handset") if not (out / f"{s}.npz").exists()]
+    if missing:
+        raise SkycallError(f"{out}: no record of {' and '.join(missing)} (did the process crash? see its log)")
     gs, hs = SideRecord.load(out, "groundstation"), SideRecord.load(out, "handset")
+    scenario = gs.meta["scenario"]
+    vocoder_name = scenario["vocoder"]
     truth = gs.extra.get("truth_cfo_hz")
     dl = direction(gs, hs, vocoder_name, truth)
-    ul = direction(hs, gs, vocoder_name) if gs.meta.get("duplex", "full") == "full" else None
+    ul = direction(hs, gs, vocoder_name) if scenario["duplex"] == "full" else None
     connected = bool(gs.meta["connected"] and hs.meta["connected"])
     dialler = gs if scenario.get("placed_by") == "groundstation" else hs
     acq = np.flatnonzero(hs.locked)
@@ -156,8 +162,13 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
     ax[3].set_xlabel("stream time (s)")
     ax[3].legend(loc="best", fontsize=8)
     dl = summary["dl"]
-    ax[3].set_title(f"Downlink speech: PESQ-NB {dl['pesq_nb']} (codec alone {dl['codec_ceiling_pesq_nb']}), "
-                    f"FER {dl['fer']}, mouth-to-ear {dl['mouth_to_ear_ms']} ms")
+
+    def num(v, spec):
+        return "n/a" if v is None else format(v, spec)
+
+    ax[3].set_title(f"Downlink speech: PESQ-NB {num(dl['pesq_nb'], '.2f')} (codec alone "
+                    f"{num(dl['codec_ceiling_pesq_nb'], '.2f')}), FER {num(dl['fer'], '.3f')}, "
+                    f"mouth-to-ear {num(dl['mouth_to_ear_ms'], '.0f')} ms")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
@@ -178,3 +189,26 @@ def html_report(summary: dict, png: bytes) -> str:
             "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em}</style></head>"
             f"<body><h1>skycall call report</h1><table>{''.join(rows)}</table>"
             f"<img alt='call report plots' src='data:image/png;base64,{img}'></body></html>")
+
+
+def print_summary(summary: dict, out_dir) -> None:
+    """A short human-readable summary on stdout."""
+    sc = summary["scenario"]
+
+    def fmt(v, spec=".2f"):
+        return "n/a" if v is None else format(v, spec)
+
+    print(f"call: {'CONNECTED' if summary['call_connected'] else 'NOT CONNECTED'}"
+          f" (set-up {fmt(summary['setup_time_s'])} s, handset acquired after {fmt(summary['acquisition_time_s'])} s)")
+    print(f"pass: elevation {sc['elevation_deg'][0]:.0f}-{sc['elevation_deg'][1]:.0f} deg, Doppler "
+          f"{sc['doppler_hz'][0] / 1e3:+.1f}..{sc['doppler_hz'][1] / 1e3:+.1f} kHz, pre-compensation "
+          f"{'on' if sc['precompensation'] else 'off'}, handset receiver '{sc['receiver_profile']}'")
+    for d in ("dl", "ul"):
+        r = summary.get(d)
+        if r:
+            print(f"{d}: PESQ-NB {fmt(r['pesq_nb'])} (codec alone {fmt(r['codec_ceiling_pesq_nb'])}), STOI "
+                  f"{fmt(r['stoi'])}, FER {fmt(r['fer'], '.3f')}, residual CFO {fmt(r['residual_cfo_hz_rms'], '.0f')}"
+                  f" Hz RMS, mouth-to-ear {fmt(r['mouth_to_ear_ms'], '.0f')} ms")
+    if summary["failure_reason"]:
+        print(f"why: {summary['failure_reason']}")
+    print(f"outputs: {out_dir}/summary.json, dl_received.wav, ul_received.wav, report.html, telemetry.jsonl")

@@ -1,0 +1,13 @@
+"""``skycall report RUN_DIR``: (re)build a call's summary.json, WAVs and report from its records."""
+
+from skycall.call.report import print_summary, summarise
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run_dir", help="output directory of a call (skycall run --out DIR)")
+
+
+def run(args) -> int:
+    summary = summarise(args.run_dir)
+    print_summary(summary, args.run_dir)
+    return 0 if summary["call_connected"] else 1
