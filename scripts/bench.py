@@ -47,7 +47,8 @@ def discover(only: list[str] | None) -> list[tuple[str, object]]:
 
 
 def _fmt(value, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+    """Format a number (``-`` for None) right-aligned to the width in ``spec``."""
+    return format(value, spec) if value is not None else "-".rjust(int(spec.split(".")[0]))
 
 
 def main(argv: list[str] | None = None) -> int:

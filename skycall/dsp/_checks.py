@@ -62,3 +62,15 @@ def index_table(name: str, index, values) -> tuple[np.ndarray, np.ndarray]:
     if not np.all(np.isfinite(val)):
         raise DspArgumentError(f"{name}: values must be finite (no NaN/inf)")
     return idx, np.ascontiguousarray(val)
+
+
+def output_array(out, n: int) -> np.ndarray:
+    """A complex64 output buffer of length ``n``: ``out`` itself when given (checked), else a new one.
+
+    Reusing ``out`` across calls avoids a fresh allocation (and its page faults) per chunk.
+    """
+    if out is None:
+        return np.empty(n, dtype=np.complex64)
+    if not isinstance(out, np.ndarray) or out.dtype != np.complex64 or out.shape != (n,) or not out.flags.c_contiguous:
+        raise DspArgumentError(f"out must be a contiguous complex64 array of shape ({n},)")
+    return out

@@ -16,7 +16,7 @@ from math import ceil
 import numpy as np
 from numba import njit
 
-from skycall.dsp._checks import DspArgumentError, complex_input, index_table, positive_float
+from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
 from skycall.dsp.fir import _History
 
 MIN_DELAY_SAMPLES = 2.0  # x[m+2] must already be known: m + 2 ≤ n
@@ -107,14 +107,15 @@ class FarrowDelay:
         """Absolute index of the next output sample."""
         return self._next_index
 
-    def process(self, x, first_index: int | None = None) -> np.ndarray:
+    def process(self, x, first_index: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """Delay ``x``; the result goes to ``out`` (complex64, len(x)) when given."""
         x = complex_input(x)
         if first_index is not None and int(first_index) != self._next_index:
             raise DspArgumentError(
                 f"FarrowDelay: first_index {first_index} does not continue the stream "
                 f"(expected {self._next_index}); call reset() before starting a new stream"
             )
-        out = np.empty_like(x)
+        out = output_array(out, x.size)
         if x.size:
             buf = self._hist.load(x)
             _farrow_kernel(

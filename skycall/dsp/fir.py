@@ -11,7 +11,7 @@ LLVM vectorises; the summation order per output is always k = 0, 1, ..., L-1.
 import numpy as np
 from numba import njit
 
-from skycall.dsp._checks import DspArgumentError, complex_input, positive_int, taps_array
+from skycall.dsp._checks import DspArgumentError, complex_input, output_array, positive_int, taps_array
 
 _BLOCK = 1024  # outputs per cache block (complex samples)
 
@@ -152,9 +152,10 @@ class FirFilter:
         self.taps = taps_array(taps)
         self._hist = _History(self.taps.size - 1)
 
-    def process(self, x) -> np.ndarray:
+    def process(self, x, out: np.ndarray | None = None) -> np.ndarray:
+        """Filter ``x``; the result goes to ``out`` (complex64, len(x)) when given."""
         x = complex_input(x)
-        out = np.empty(x.size, dtype=np.complex64)
+        out = output_array(out, x.size)
         if x.size:
             _run_fir(self.taps, self._hist.load(x), out)
             self._hist.keep_tail(x.size)

@@ -19,7 +19,7 @@ float32. Rounding therefore never accumulates beyond one block: no amplitude or 
 import numpy as np
 from numba import njit
 
-from skycall.dsp._checks import DspArgumentError, complex_input, index_table, positive_float
+from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
 
 _LANES = 16
 _BLOCK = 1024  # samples per exactly seeded block (multiple of _LANES)
@@ -209,9 +209,10 @@ class Rotator:
         """Index (from the first sample) of the next sample to be processed."""
         return int(self._state[0])
 
-    def process(self, x) -> np.ndarray:
+    def process(self, x, out: np.ndarray | None = None) -> np.ndarray:
+        """Rotate ``x``; the result goes to ``out`` (complex64, len(x)) when given, which may be ``x``."""
         x = complex_input(x)
-        out = np.empty_like(x)
+        out = output_array(out, x.size)
         _fixed_kernel(self._lanes, self._g_step, self._inc, self._phase0, x, self._state, self._scratch, out)
         return out
 
@@ -287,13 +288,16 @@ class TrajectoryRotator:
         """Absolute index of the next sample when ``first_index`` is not given."""
         return self._next_index
 
-    def process(self, x, first_index: int | None = None) -> np.ndarray:
-        """Rotate ``x``; ``x[0]`` is absolute sample ``first_index`` (default: continue the stream)."""
+    def process(self, x, first_index: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """Rotate ``x``; ``x[0]`` is absolute sample ``first_index`` (default: continue the stream).
+
+        The result goes to ``out`` (complex64, len(x)) when given, which may be ``x`` itself.
+        """
         x = complex_input(x)
         first = self._next_index if first_index is None else int(first_index)
         if first < 0:
             raise DspArgumentError(f"first_index must be >= 0, got {first_index!r}")
-        out = np.empty_like(x)
+        out = output_array(out, x.size)
         _trajectory_kernel(
             self.index, self._cycles, self._freq, self._rate, 1.0 / self.sample_rate_sps,
             x, np.int64(first), self._scratch, out,

@@ -101,3 +101,13 @@ def test_bad_arguments_are_refused():
         FirDecimator([1.0], 1.5)
     with pytest.raises(DspArgumentError, match="1-D"):
         FirFilter([1.0]).process(np.zeros((2, 2)))
+
+
+def test_fir_writes_into_out_buffer():
+    rng = make_rng(6)
+    taps, x = _taps(rng, 9, True), _noise(rng, 3000)
+    out = np.empty_like(x)
+    assert FirFilter(taps).process(x, out=out) is out
+    np.testing.assert_array_equal(out, FirFilter(taps).process(x))
+    with pytest.raises(DspArgumentError, match="out"):
+        FirFilter(taps).process(x, out=np.empty(3000, np.complex128))

@@ -157,3 +157,19 @@ def test_bad_arguments_are_refused():
         TrajectoryRotator(FS, np.array([0]), np.array([1.0]), sign=2)
     with pytest.raises(DspArgumentError, match="first_index"):
         TrajectoryRotator(FS, np.array([0]), np.array([1.0])).process(np.ones(4), first_index=-1)
+
+
+def test_out_buffer_is_used_in_place_and_checked():
+    rng = make_rng(14)
+    x = _noise(rng, 5_000)
+    y = Rotator(1_000.0, FS).process(x)
+    buf = x.copy()
+    assert Rotator(1_000.0, FS).process(buf, out=buf) is buf
+    np.testing.assert_array_equal(buf, y)
+    index, freq = _doppler_table()
+    z = TrajectoryRotator(FS, index, freq).process(x)
+    out = np.empty_like(x)
+    TrajectoryRotator(FS, index, freq).process(x, out=out)
+    np.testing.assert_array_equal(out, z)
+    with pytest.raises(DspArgumentError, match="out"):
+        Rotator(1_000.0, FS).process(x, out=np.empty(4_999, np.complex64))
