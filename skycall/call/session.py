@@ -278,9 +278,15 @@ class NetworkSession(_Side):
         """Digest one received uplink frame."""
         if not rx.crc_ok:
             return
-        self.last_good_rx = frame_no
         msg = MsgType(rx.type) if rx.type in MsgType._value2member_map_ else MsgType.IDLE
+        if self.state not in ("connected", "releasing") or rx.call_id == self.call_id:
+            self.last_good_rx = frame_no  # in a call, only the call's own frames keep it alive
         if msg == MsgType.ACCESS:
+            if self.state in ("connected", "dialing", "releasing") and rx.call_id == self.ue_id:
+                # the handset registers afresh: it has lost the call (restarted, or lost the downlink)
+                self.events.append({"t": "radio_link_failure", "side": self.name, "frame": frame_no,
+                                    "reason": "handset re-registered during the call"})
+                self._released(frame_no, Cause.RADIO_LINK_FAILURE, "registered")
             self.ue_id = rx.call_id
             self.answers.append(self._frame(MsgType.ACCESS_ACK, call_id=self.ue_id))
             if self.state == "idle":

@@ -125,3 +125,15 @@ def test_handset_drops_to_search_when_downlink_disappears():
     dl.up = False
     run(hs, net, 140, dl, ul, start=100)
     assert hs.state == "searching" and hs.release_cause == Cause.RADIO_LINK_FAILURE
+
+
+def test_network_releases_when_the_handset_registers_again_mid_call():
+    """A restarted handset sends ACCESS: the network must not keep a call that no longer exists."""
+    hs, net = HandsetSession(ue_id=3), NetworkSession(sat_id=1, beam_id=1)
+    dl, ul = Link(), Link()
+    run(hs, net, 100, dl, ul, {40: lambda: hs.dial(40, call_id=42)})
+    assert net.in_call
+    fresh = HandsetSession(ue_id=3)  # the restarted process
+    run(fresh, net, 200, dl, ul, start=100)
+    assert net.release_cause == Cause.RADIO_LINK_FAILURE and net.state == "registered"
+    assert fresh.state == "idle"
