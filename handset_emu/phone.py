@@ -2,9 +2,11 @@
 
 Downlink: receiver (profile ``unmodified`` or ``satellite``: channel filter, acquisition,
 numba FOC tracking, timing, Viterbi) → call control → playout → decoder → ear.
-Uplink: call control / talker → encoder → modulator → carrier offset that follows the
-downlink (a phone locks its transmitter to the received carrier:
-``f_tx_offset = f_cfo_dl · f_ul / f_dl``) → radio.
+Uplink: call control / talker → encoder → modulator → carrier offset → radio. An unmodified
+phone locks its transmitter to the received carrier, ``f_tx = +f_cfo_dl · f_ul / f_dl``, so
+whatever Doppler is left on the downlink comes back (about twice) on the uplink; a
+satellite-grade (3GPP NTN) phone instead pre-compensates its own uplink Doppler,
+``f_tx = −f_cfo_dl · f_ul / f_dl``, treating the downlink offset as Doppler.
 
 ``step`` is a pure function of the slot number and the received samples, so the same
 inputs always give the same uplink, whatever the wall clock does.
@@ -63,7 +65,7 @@ class Phone:
         self.transmitter = Transmitter(waveform)
         self.call = CallEndpoint(HandsetSession(ue_id=ue_id, dl_only=dl_only), vocoder, speech,
                                  send_voice=not dl_only)
-        self.ul_scale = ul_freq_hz / dl_freq_hz
+        self.ul_scale = ul_freq_hz / dl_freq_hz * (-1.0 if receiver_profile == "satellite" else 1.0)
         self.ul_offset_hz = 0.0
         self._ul_phase_rad = 0.0
         self._ul_rotator = Rotator(0.0, waveform.sample_rate_sps)
@@ -89,7 +91,7 @@ class Phone:
         return self._carrier(self.transmitter.process([frame]))
 
     def _carrier(self, x: np.ndarray) -> np.ndarray:
-        """Shift the uplink by the downlink's measured offset × f_ul/f_dl, phase-continuously."""
+        """Shift the uplink by ± the downlink's measured offset × f_ul/f_dl, phase-continuously."""
         if self.receiver.locked:
             target = float(self.receiver.cfo_hz) * self.ul_scale
             if abs(target - self.ul_offset_hz) > RETUNE_STEP_HZ:

@@ -70,8 +70,8 @@ class VoiceSink:
         self._silence = np.zeros(vocoder.frame_samples, np.float32)
 
     def push(self, voice_seq: int, payload: bytes | None, sample_index: int) -> None:
-        """A VOICE frame arrived (``payload`` None: its CRC failed)."""
-        self.playout.push(voice_seq, payload, sample_index)
+        """A VOICE frame arrived (``payload`` None: its CRC failed; the frame's padding is cut off)."""
+        self.playout.push(voice_seq, None if payload is None else payload[: self.vocoder.payload_bytes], sample_index)
 
     def tick(self, slot: int, slot_sample_index: int, in_call: bool = True) -> None:
         """Produce the ear's 40 ms of slot ``slot`` (once per slot, in order); silence outside calls."""

@@ -42,6 +42,7 @@ class Scenario:
     ground_track_offset_km: float | None = spec(None, lo=-2000.0, hi=2000.0, doc="0: overhead pass")
     call_offsets_s: list[float] = spec(default_factory=lambda: [-100.0], doc="call starts rel. to culmination")
     handset_offset_km: float | None = spec(None, lo=0.0, hi=500.0, doc="distance from the beam centre")
+    handset_bearing_deg: float | None = spec(None, lo=-360.0, hi=360.0, doc="direction of that offset")
     array_n: int | None = spec(None, lo=1, hi=256, doc="array size")
     array_m: int | None = spec(None, lo=1, hi=256, doc="array size")
     esn0_offset_db: float | None = spec(None, lo=-40.0, hi=40.0, doc="added to the link budget")
@@ -105,8 +106,8 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
             for key in ("altitude_km", "ground_track_offset_km"):
                 if getattr(scenario, key) is not None:
                     pass_over[key] = getattr(scenario, key)
-            beam_over = {k: getattr(scenario, k) for k in ("handset_offset_km", "array_n", "array_m",
-                                                            "esn0_offset_db", "precompensation")
+            beam_over = {k: getattr(scenario, k) for k in ("handset_offset_km", "handset_bearing_deg", "array_n",
+                                                            "array_m", "esn0_offset_db", "precompensation")
                          if getattr(scenario, k) is not None}
             call_over = {k: getattr(scenario, k) for k in ("vocoder", "duplex", "hold_s") if getattr(scenario, k)}
             if speech:
