@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skycall.dsp.rrc import rrc_taps
 from skycall.modem.profiles import ReceiverProfile
 from skycall.modem.waveform import WaveformConfig
 
@@ -72,6 +73,7 @@ class Acquirer:
         self.hyp_bins = np.round(np.arange(-n_hyp, n_hyp + 1) * profile.acq_step_hz / df).astype(np.int64)
         self.df = df
         k_rel = np.fft.fftfreq(self.n24, 1.0 / self.n24).astype(np.int64)
+        self._k_rel = k_rel
         self._sel = (self.hyp_bins[:, None] + k_rel[None, :]) % self.window_len
         self._h = rrc_spectrum(k_rel * df, rs, waveform.rolloff)[None, :]
         tmpl = np.zeros(self.n24, dtype=np.complex128)
@@ -81,6 +83,8 @@ class Acquirer:
         self._tmpl_f = np.conj(np.fft.fft(tmpl))
         self._ones_f = np.conj(np.fft.fft(ones))
         self._u = u
+        self.sps = int(round(self.fs_hz / rs))
+        self._mf = rrc_taps(waveform.rolloff, self.sps, 8).astype(np.float64)
         end_lo = self.n24 - self.block24 - _EDGE
         self.tau_range = (end_lo - 2 * (self.n_uw - 1), self.n24 - _EDGE - 2 * (self.n_uw - 1))
 
@@ -102,19 +106,82 @@ class Acquirer:
         if rho[h, t] <= self.profile.detect_threshold:
             return None
         tau = lo + t
-        rs = self.waveform.symbol_rate_sps
-        f_res = np.angle(c[h, tau]) / (2 * np.pi) * rs
-        f_fine, corr = self._coherent(y[h], tau, f_res)
-        seg = y[h, tau : tau + 2 * self.n_uw : 2]
+        f_res = np.angle(c[h, tau]) / (2 * np.pi) * self.waveform.symbol_rate_sps
+        return self._confirm(
+            y[h], int(self.hyp_bins[h]), tau, f_res, window_start, float(rho[h, t]), self.profile.confirm_threshold
+        )
+
+    def measure(self, window: np.ndarray, window_start: int, index: float, freq_hz: float) -> Detection | None:
+        """Coherent measurement of a UW predicted at channel index ``index`` (±1 half symbol) and
+        frequency ``freq_hz`` (±R/64), e.g. the next frames' UWs after a detection. The UW must lie in
+        the window at least ``edge_len`` samples from its start. Returns None when ρ_coh is not above
+        ``track_threshold`` (a known position and frequency need a lower threshold than a search)."""
+        spec = np.fft.fft(window)
+        b = int(np.round(freq_hz / self.df))
+        y = np.fft.ifft(spec[(b + self._k_rel) % self.window_len] * self._h[0])
+        tau = int(np.round((index - window_start) / self.decim))
+        if tau - 1 < _EDGE or tau + 2 * self.n_uw + 1 > self.n24 - _EDGE:
+            raise ValueError(f"UW at index {index} is not inside the window starting at {window_start}")
+        return self._confirm(y, b, tau, freq_hz - b * self.df, window_start, float("nan"), self.profile.track_threshold)
+
+    @property
+    def edge_len(self) -> int:
+        """Samples at the start of a window spoiled by circular filtering."""
+        return _EDGE * self.decim
+
+    def _confirm(
+        self, y: np.ndarray, bin_: int, tau: int, f_res: float, window_start: int, rho: float, threshold: float
+    ) -> Detection | None:
+        """Fine frequency and timing of the UW at half-symbol index ``tau`` of branch ``y`` (mixed down by
+        ``bin_``·df); None when the coherent statistic is not above ``threshold``."""
+        f_fine, corr = self._coherent(y, tau, f_res)
+        seg = y[tau : tau + 2 * self.n_uw : 2]
         rho_coh = abs(corr[1]) ** 2 / max(float(np.sum(np.abs(seg) ** 2)), 1e-30)
-        if rho_coh <= self.profile.confirm_threshold:
+        if rho_coh <= threshold:
             return None
         a, b, cc = np.abs(corr)
         den = a - 2 * b + cc
         frac = 0.5 * (a - cc) / den if den < 0 else 0.0
         index = window_start + (tau + float(np.clip(frac, -0.5, 0.5))) * self.decim
-        freq = self.hyp_bins[h] * self.df + f_fine
-        return Detection(index=index, freq_hz=float(freq), rho=float(rho[h, t]), rho_coh=float(rho_coh))
+        freq = bin_ * self.df + f_fine
+        return Detection(index=index, freq_hz=float(freq), rho=rho, rho_coh=float(rho_coh))
+
+    def refine(
+        self, x: np.ndarray, x_start: int, dets: list[Detection], rate_hz_s: float, fit_rate: bool
+    ) -> tuple[float, float, float]:
+        """Phase-coherent refinement of the carrier line through several UWs of consecutive frames.
+
+        The coarse line f(n) = f̄ + r·(n - n̄)/fs (f̄, n̄: mean frequency and index of ``dets``, r =
+        ``rate_hz_s``) is removed with its exact phase Φ(n) = f̄·(n-n̄)/fs + r·(n-n̄)²/(2fs²); each UW's
+        coherent correlation c_k = Σ_m MF(x·e^{-j2πΦ})[n_k + m·sps]·u_m* leaves the residual phases
+        ψ_k = ψ̄ + 2π·δf·t_k + π·δr·t_k² (t_k = (n_k - n̄)/fs). Unwrapped across the frames (valid while
+        |δf| < 1/(2·frame)) they are fitted by a polynomial of degree 2 (``fit_rate``) or 1: one frame
+        of phase gives a frequency error 1/(2π·frame) times the phase noise, ~100× finer than a single
+        UW's frequency estimate. Returns (f̄ + δf, r + δr, n̄): frequency (Hz) at channel index n̄ and rate.
+        ``x`` (channel-rate samples, first at index ``x_start``) must hold every UW with filter margins.
+        """
+        idx = np.array([d.index for d in dets])
+        n_ref = float(np.mean(idx))
+        f_ref = float(np.mean([d.freq_hz for d in dets]))
+        half = self._mf.size // 2
+        m = np.arange(self.n_uw) * self.sps
+        psi = np.empty(idx.size)
+        for k, n_k in enumerate(idx):
+            n = np.round(n_k).astype(np.int64) + m
+            win = np.arange(-half, half + 1)
+            tau = (n[:, None] + win[None, :] - n_ref) / self.fs_hz
+            mixed = x[n[:, None] + win[None, :] - x_start] * np.exp(
+                -2j * np.pi * (f_ref * tau + 0.5 * rate_hz_s * tau * tau)
+            )
+            y = mixed @ self._mf[::-1]
+            psi[k] = np.angle(np.sum(y * np.conj(self._u)))
+        psi = np.unwrap(psi)
+        t = (idx - n_ref) / self.fs_hz
+        if fit_rate and idx.size >= 3:
+            c2, c1, _ = np.polyfit(t, psi, 2)
+            return f_ref + c1 / (2 * np.pi), rate_hz_s + c2 / np.pi, n_ref
+        c1 = np.polyfit(t, psi, 1)[0] if idx.size >= 2 else 0.0
+        return f_ref + c1 / (2 * np.pi), rate_hz_s, n_ref
 
     def _coherent(self, y: np.ndarray, tau: int, f_res: float) -> tuple[float, np.ndarray]:
         """Fine frequency (Hz, within ±R/64 of f_res) maximising the coherent UW correlation at τ, and the

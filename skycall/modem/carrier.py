@@ -103,6 +103,12 @@ class CarrierTracker:
         self._state[_PRE] = 1.0
         self._state[_AMP] = self._amp0
 
+    def start(self, phase_rad: float, amplitude: float) -> None:
+        """Restart from phase ``phase_rad`` and mean amplitude ``amplitude`` with zero frequency and rate."""
+        self.reset()
+        self._state[_PRE], self._state[_PIM] = np.cos(phase_rad), np.sin(phase_rad)
+        self._state[_AMP] = amplitude
+
     @property
     def freq_hz(self) -> float:
         """Tracked residual frequency, Hz."""
@@ -117,12 +123,10 @@ class CarrierTracker:
     def amplitude(self) -> float:
         return float(self._state[_AMP])
 
-    def take_frequency(self) -> tuple[float, float]:
-        """Return (freq_hz, rate_hz_s) and zero them in the loop (hand-off to an upstream mixer)."""
-        f, r = self.freq_hz, self.rate_hz_s
-        self._state[_OMEGA] = 0.0
-        self._state[_ALPHA] = 0.0
-        return f, r
+    def remove(self, freq_hz: float, rate_hz_s: float) -> None:
+        """Subtract a frequency and rate that an upstream mixer has just started removing (hand-off)."""
+        self._state[_OMEGA] -= 2 * np.pi * freq_hz / self.symbol_rate_sps
+        self._state[_ALPHA] -= 2 * np.pi * rate_hz_s / self.symbol_rate_sps**2
 
     def process(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.complex64)

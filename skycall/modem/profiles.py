@@ -44,6 +44,12 @@ class ReceiverProfile:
         Same statistic on the tracked symbols of each frame's UW; below it the UW counts as missed.
     max_uw_misses : int
         Consecutive missed UWs after which lock is declared lost and the search restarts.
+    confirm_uws : int
+        UWs measured coherently (the detected one and the next ``confirm_uws - 1`` frames' UWs, each
+        above confirm_threshold) before tracking starts; their frequencies initialise the carrier.
+    estimate_rate : bool
+        Fit the frequency rate (Hz/s) through the confirm UWs' frequencies (needs confirm_uws ≥ 2) and
+        start the tracker on that chirp; otherwise start with rate 0 and the mean frequency.
     """
 
     name: str
@@ -59,6 +65,8 @@ class ReceiverProfile:
     confirm_threshold: float = 25.0
     track_threshold: float = 16.0
     max_uw_misses: int = 4
+    confirm_uws: int = 2
+    estimate_rate: bool = False
 
 
 SATELLITE = ReceiverProfile(
@@ -68,8 +76,10 @@ SATELLITE = ReceiverProfile(
     channel_decimation=1,
     acq_range_hz=50_000.0,
     acq_step_hz=3_000.0,
-    pll_bandwidth_hz=40.0,
+    pll_bandwidth_hz=50.0,
     rate_corner_ratio=8.0,
+    confirm_uws=3,
+    estimate_rate=True,
 )
 
 UNMODIFIED = ReceiverProfile(
@@ -81,6 +91,8 @@ UNMODIFIED = ReceiverProfile(
     acq_step_hz=2_500.0,
     pll_bandwidth_hz=20.0,
     rate_corner_ratio=8.0,
+    confirm_uws=3,
+    estimate_rate=True,
 )
 
 PROFILES = {p.name: p for p in (SATELLITE, UNMODIFIED)}

@@ -1,12 +1,23 @@
-"""Waveform v1 receiver: channel filter -> UW acquisition -> chirp NCO -> decimation -> matched filter
--> Gardner timing -> FLL-assisted PLL -> UW frame sync and phase-ambiguity resolution -> Viterbi -> CRC.
+"""Waveform v1 receiver: channel filter -> UW acquisition and confirmation -> chirp NCO -> decimation
+-> matched filter -> Gardner timing -> carrier loop -> UW frame sync and phase-ambiguity resolution ->
+Viterbi -> CRC.
 
 Input is processed in fixed blocks of ``samples_per_frame/4`` samples aligned to the stream origin, so
-the output never depends on how the caller chunks the stream. At each block boundary the carrier
-loop's frequency and frequency rate are handed to the upstream chirp NCO (the signal stays centred in
-the decimation and matched filters through a whole ±50 kHz Doppler pass).
+the output never depends on how the caller chunks the stream.
 
-States: ``search`` (UW search over time × frequency) and ``track``. Lock is lost after
+Acquisition (frequency-locked start): a UW search over time × frequency raises a detection; the
+next ``profile.confirm_uws - 1`` frames' UWs are then measured coherently at their predicted positions
+(a burst shorter than that starts with what was found). Their frequencies give a coarse line and the
+unwrapped phases of the UW correlations refine it to a frequency and frequency rate (a data-aided
+frequency discriminator over whole frames, see :meth:`Acquirer.refine`), so a 600 Hz/s Doppler ramp
+is known before the first symbol is tracked. Tracking restarts at the first UW from the history.
+
+Tracking: the chirp NCO removes the frequency line; the symbol-rate loop (:mod:`carrier`) tracks the
+remaining phase, frequency and rate (third order: no steady-state error on a ramp). At each block
+boundary the loop's frequency and rate are handed to the NCO; the loop drops them exactly when the
+retuned samples reach it through the filters, so hand-offs leave no phase transient.
+
+States: ``search`` (includes the confirmation wait) and ``track``. Lock is lost after
 ``profile.max_uw_misses`` consecutive missed UWs; a discontinuity in ``first_index`` (gap) resets the
 receiver to ``search``.
 """
@@ -72,17 +83,20 @@ def _lowpass(pass_hz: float, stop_hz: float, fs_hz: float) -> np.ndarray:
 class _Tracker:
     """The tracking chain from one channel-rate index ``start`` on (mixer -> ... -> carrier loop)."""
 
-    def __init__(self, rx: "Receiver", det: Detection, start: int):
+    def __init__(self, rx: "Receiver", det: Detection, start: int, freq_hz: float, rate_hz_s: float):
         wf, prof = rx.waveform, rx.profile
         self.start = start
         self.mixer = ChirpMixer(rx.fs_ch)
-        self.mixer.set(det.freq_hz, 0.0)
+        self.mixer.set(freq_hz, rate_hz_s)
         self.decim = FirDecimator(rx.dec_taps, rx.d2) if rx.d2 > 1 else None
         self.mf = FirFilter(rx.mf_taps)
         uw_pos = (det.index - start + rx.g2) / rx.d2 + rx.g3
         self.timing = GardnerTiming(WORK_SPS, prof.timing_bandwidth, uw_pos - _PRE_SYMBOLS * WORK_SPS, 1.0)
         self.carrier = CarrierTracker(wf.symbol_rate_sps, prof.pll_bandwidth_hz, prof.rate_corner_ratio)
         self.carrier_started = False
+        self.n_mixed = 0  # mixer samples processed so far (relative to start)
+        self.pending = None  # (mixer sample, freq_hz, rate_hz_s) handed to the mixer, not yet out of the loop
+        self.sym_offset = rx.g3 + rx.g2 / rx.d2  # MF-output index of mixer sample n: n/d2 + sym_offset
         self.raw = np.zeros(0, dtype=np.complex64)  # timing output waiting for the carrier loop to start
         self.raw_pos = np.zeros(0)
         self.sym = np.zeros(0, dtype=np.complex64)  # carrier-tracked symbols not yet framed
@@ -99,11 +113,12 @@ class _Tracker:
 
     def feed(self, x_ch: np.ndarray, rx: "Receiver") -> None:
         y = self.mixer.process(x_ch)
+        self.n_mixed += x_ch.size
         if self.decim is not None:
             y = self.decim.process(y)
         y = self.mf.process(y)
         if not self.power_set and y.size:
-            self.timing._state[2] = max(float(np.mean(np.abs(y) ** 2)), 1e-20)  # initial power
+            self.timing.set_power(float(np.mean(np.abs(y) ** 2)))
             self.power_set = True
         z, p = self.timing.process(y)
         if not self.carrier_started:
@@ -112,36 +127,48 @@ class _Tracker:
             if self.raw.size < _PRE_SYMBOLS + rx.waveform.uw_symbols + 2:
                 return
             z, p = self._start_carrier(rx)
-        self.sym = np.concatenate([self.sym, self.carrier.process(z)])
+        if self.pending is None:
+            tracked = self.carrier.process(z)
+        else:
+            # the mixer's retune reaches the loop with the filters' delay: split at the first symbol
+            # whose matched-filter position lies after the retune sample
+            n_h, f, r = self.pending
+            split = int(np.searchsorted(p, n_h / rx.d2 + self.sym_offset))
+            tracked = self.carrier.process(z[:split])
+            if split < z.size:
+                self.carrier.remove(f, r)
+                tracked = np.concatenate([tracked, self.carrier.process(z[split:])])
+                self.pending = None
+        self.sym = np.concatenate([self.sym, tracked])
         self.pos = np.concatenate([self.pos, p])
 
     def _start_carrier(self, rx: "Receiver") -> tuple[np.ndarray, np.ndarray]:
-        """Locate the UW among the first timing outputs, set the loop's phase, frequency and amplitude
-        from it (data-aided), and return the symbols from the UW start on."""
+        """Locate the UW among the first timing outputs, set the loop's phase and amplitude from it
+        (data-aided; the mixer already removes the confirmed frequency and rate), and return the
+        symbols from the UW start on."""
         u = rx.waveform.uw
         n = u.size
         best = max(range(_PRE_SYMBOLS - 2, _PRE_SYMBOLS + 3), key=lambda k: abs(np.vdot(u, self.raw[k : k + n])))
         z = self.raw[best:]
-        h = n // 2
-        c1 = np.vdot(u[:h], z[:h])
-        c2 = np.vdot(u[h : 2 * h], z[h : 2 * h])
-        omega = np.angle(c2 * np.conj(c1)) / h
-        theta0 = np.angle(c1) - omega * (h - 1) / 2
-        amp = abs(c1 + c2) / (2 * h)
-        st = self.carrier._state
-        st[0], st[1], st[2], st[4] = np.cos(theta0), np.sin(theta0), omega, amp
+        c = np.vdot(u, z[:n])
+        self.carrier.start(float(np.angle(c)), abs(c) / n)
         self.carrier_started = True
         p = self.raw_pos[best:]
         self.raw = self.raw_pos = None
         return z, p
 
     def hand_off(self) -> None:
-        """Move the loop's frequency and rate into the upstream chirp NCO."""
-        f, r = self.carrier.take_frequency()
+        """Move the loop's frequency and rate into the upstream chirp NCO from the next sample on; the
+        loop drops them when that sample reaches it (see :meth:`feed`)."""
+        if not self.carrier_started or self.pending is not None:
+            return
+        f, r = self.carrier.freq_hz, self.carrier.rate_hz_s
         self.mixer.set(self.mixer.freq_hz + f, self.mixer.rate_hz_s + r)
+        self.pending = (self.n_mixed, f, r)
 
     def cfo_hz(self) -> float:
-        return self.mixer.freq_hz + self.carrier.freq_hz
+        pending_hz = self.pending[1] if self.pending is not None else 0.0
+        return self.mixer.freq_hz + self.carrier.freq_hz - pending_hz
 
 
 class Receiver:
@@ -181,7 +208,8 @@ class Receiver:
         self.g3 = (self.mf_taps.size - 1) / 2
         self.block_ch = self.block_len // self.d1
         self.acq = Acquirer(waveform, profile, self.fs_ch, self.block_ch)
-        self.hist_len = self.acq.window_len + 4 * self.block_ch
+        self.frame_ch = waveform.samples_per_frame // self.d1
+        self.hist_len = 2 * self.acq.window_len + (profile.confirm_uws - 1) * self.frame_ch + 4 * self.block_ch
         self._codec = FrameCodec(waveform)
         self.counters = RxCounters()
         self.reset()
@@ -252,6 +280,7 @@ class Receiver:
 
     def _to_search(self) -> None:
         self._tracker = None
+        self._confirmed: list[Detection] = []
         self._locked = False
         self._misses = 0
         self._quadrant = None
@@ -266,25 +295,63 @@ class Receiver:
         self._hist[-n:] = x_ch
         self._n_ch += n
         if self._tracker is None:
-            w0 = self._n_ch - self.acq.window_len
-            det = self.acq.search(self._hist[-self.acq.window_len :], w0)
-            if det is None:
+            if not self._confirmed:
+                w0 = self._n_ch - self.acq.window_len
+                det = self.acq.search(self._hist[-self.acq.window_len :], w0)
+                if det is None:
+                    return []
+                self._confirmed.append(det)
+            if not self._confirm():
                 return []
-            start = int(np.floor(det.index)) - (_PRE_SYMBOLS + 4) * WORK_SPS * self.d2 - int(self.g2)
-            start -= int(self.g3) * self.d2
-            hist_start = self._n_ch - self.hist_len
-            start = max(start, hist_start)
-            self.counters.acquisitions += 1
-            self._tracker = _Tracker(self, det, start)
-            self._cfo_hz = det.freq_hz
-            self._tracker.feed(self._hist[start - hist_start :], self)
-            self._next_uw = 0
+            self._start_tracking()
         else:
             self._tracker.feed(x_ch, self)
         frames = self._frames()
         if self._tracker is not None:
             self._tracker.hand_off()
         return frames
+
+    def _confirm(self) -> bool:
+        """Measure the next frames' UWs after a detection as soon as the history holds them. True when
+        ``profile.confirm_uws`` UWs are measured, or when one is missing (a burst, e.g. an uplink access
+        frame: tracking starts from the UWs found so far); False while waiting."""
+        conf, acq = self._confirmed, self.acq
+        hist_start = self._n_ch - self.hist_len
+        while len(conf) < self.profile.confirm_uws:
+            index = conf[0].index + len(conf) * self.frame_ch
+            w0 = int(np.floor(index)) - acq.edge_len - acq.decim
+            if w0 + acq.window_len > self._n_ch:
+                return False
+            freq = conf[-1].freq_hz
+            if len(conf) >= 2 and self.profile.estimate_rate:
+                freq += conf[-1].freq_hz - conf[-2].freq_hz
+            det = acq.measure(self._hist[w0 - hist_start : w0 - hist_start + acq.window_len], w0, index, freq)
+            if det is None:
+                return True
+            conf.append(det)
+        return True
+
+    def _start_tracking(self) -> None:
+        """Start the tracking chain a few symbols before the first confirmed UW on the frequency line
+        f(n) = f̄ + r·(n - n̄)/fs: r from the UW frequencies (≥ 3 UWs and ``profile.estimate_rate``,
+        else 0), then f̄ and r refined from the UW phases."""
+        conf = self._confirmed
+        hist_start = self._n_ch - self.hist_len
+        rate = 0.0
+        if self.profile.estimate_rate and len(conf) >= 3:
+            t = np.array([d.index for d in conf]) / self.fs_ch
+            rate = float(np.polyfit(t, [d.freq_hz for d in conf], 1)[0])
+        f_ref, rate, n_ref = self.acq.refine(self._hist, hist_start, conf, rate, self.profile.estimate_rate)
+        det = conf[0]
+        start = int(np.floor(det.index)) - (_PRE_SYMBOLS + 4) * WORK_SPS * self.d2 - int(self.g2)
+        start -= int(self.g3) * self.d2
+        start = max(start, hist_start)
+        freq = f_ref + rate * (start - n_ref) / self.fs_ch
+        self.counters.acquisitions += 1
+        self._tracker = _Tracker(self, det, start, freq, rate)
+        self._cfo_hz = freq
+        self._tracker.feed(self._hist[start - hist_start :], self)
+        self._next_uw = 0
 
     # ---------------------------------------------------------------- framing
     def _frames(self) -> list[RxFrame]:

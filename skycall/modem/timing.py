@@ -127,6 +127,10 @@ class GardnerTiming:
         self._state[_POWER] = power
         self._state[_IS_SYM] = 0.0
 
+    def set_power(self, power: float) -> None:
+        """Replace the running symbol-power estimate P (e.g. with the power of the first input block)."""
+        self._state[_POWER] = max(float(power), 1e-20)
+
     @property
     def clock_offset(self) -> float:
         """Estimated fractional symbol-clock offset ν (strobe spacing = sps·(1 + ν))."""
