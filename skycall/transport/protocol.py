@@ -20,7 +20,7 @@ whose ``kind`` is one of :data:`MALFORMED_KINDS`. The byte table lives in ``docs
 """
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,9 +47,11 @@ class MalformedMessage(SkycallError):
         super().__init__(f"malformed stream message ({kind}): {detail}")
 
 
-@dataclass(frozen=True)
-class StreamHeader:
-    """Header of one stream message (see the module docstring for the wire layout)."""
+class StreamHeader(NamedTuple):
+    """Header of one stream message (see the module docstring for the wire layout).
+
+    A NamedTuple: built once per received message, so construction must cost well under 1 µs.
+    """
 
     first_index: int
     sample_rate_sps: float
@@ -80,27 +82,28 @@ def pack(header: StreamHeader, samples: np.ndarray) -> list:
     return [head, np.ascontiguousarray(samples)]
 
 
-def _buffer(frame) -> memoryview:
-    """The bytes of a frame given as ``bytes``, ``zmq.Frame`` or any buffer, without copying."""
-    buf = getattr(frame, "buffer", frame)
-    return memoryview(buf).cast("B")
-
-
 def unpack(frames) -> tuple[StreamHeader, np.ndarray]:
-    """Parse a two-frame message into ``(header, samples)``; raise :class:`MalformedMessage`."""
+    """Parse a two-frame message into ``(header, samples)``; raise :class:`MalformedMessage`.
+
+    Frames may be ``bytes``, ``zmq.Frame`` or any buffer; the payload is not copied.
+    """
     if len(frames) != 2:
         raise MalformedMessage("frames", f"expected 2 frames (header, payload), got {len(frames)}")
-    head, payload = _buffer(frames[0]), _buffer(frames[1])
-    if len(head) >= 4 and bytes(head[:4]) != MAGIC:
-        raise MalformedMessage("magic", f"expected {MAGIC!r}, got {bytes(head[:4])!r}")
+    head = frames[0]
+    head = head if isinstance(head, bytes) else bytes(getattr(head, "buffer", head))
+    payload = memoryview(getattr(frames[1], "buffer", frames[1]))
     if len(head) != HEADER_SIZE:
+        if head[:4] != MAGIC and len(head) >= 4:
+            raise MalformedMessage("magic", f"expected {MAGIC!r}, got {head[:4]!r}")
         raise MalformedMessage("header", f"header is {len(head)} bytes, expected {HEADER_SIZE}")
     magic, version, flags, stream_id, n_samples, first_index, rate, freq = HEADER.unpack(head)
+    if magic != MAGIC:
+        raise MalformedMessage("magic", f"expected {MAGIC!r}, got {magic!r}")
     if version != VERSION:
         raise MalformedMessage("version", f"version {version} is not supported (this build speaks {VERSION})")
-    if len(payload) % 8 or len(payload) // 8 != n_samples:
+    if payload.nbytes != 8 * n_samples:
         raise MalformedMessage(
-            "payload", f"payload is {len(payload)} bytes, header announces {n_samples} complex64 samples"
+            "payload", f"payload is {payload.nbytes} bytes, header announces {n_samples} complex64 samples"
         )
     if not 0.0 < rate <= MAX_SAMPLE_RATE_SPS:  # also false for NaN
         raise MalformedMessage("rate", f"sample rate {rate!r} S/s is not in (0, {MAX_SAMPLE_RATE_SPS:g}]")

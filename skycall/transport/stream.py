@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 LOCAL_ANY_PORT = "tcp://127.0.0.1:0"
 _IDLE_SLICE_S = 0.05  # how often a waiting reader runs its idle hook (directory watch)
+# plain ints: pyzmq converts enum members on every call, which costs microseconds per message
+_RCVTIMEO, _SNDTIMEO, _SNDMORE = int(zmq.RCVTIMEO), int(zmq.SNDTIMEO), int(zmq.SNDMORE)
 
 
 @dataclass
@@ -96,6 +98,7 @@ class StreamOut:
         self._clock: tuple[float, int] | None = None  # (t0 monotonic, i0) for pacing
         self._sock = ctx.socket(zmq.PUSH)
         self._sock.sndhwm = hwm
+        self._sndtimeo_ms = -1
         self._sock.linger = 0
         self.endpoint = security.bind(self._sock, endpoint, curve)
 
@@ -116,7 +119,7 @@ class StreamOut:
         else:
             timeout_s = self.absent_timeout_s if self._absent else self.send_timeout_s
         self.next_index = first + samples.size
-        if _send(self._sock, frames, timeout_s):
+        if self._send(frames, timeout_s):
             if self._absent:
                 log.warning("%s: peer is back, sending again at sample %d", self.name, first)
             self._absent, self._sent_any = False, True
@@ -147,6 +150,19 @@ class StreamOut:
             self.counters.underflows += int(round((now - due) * self.sample_rate_sps))
             self._clock = (now, first)
 
+    def _send(self, frames: list, timeout_s: float) -> bool:
+        """Queue a multipart message, blocking at most ``timeout_s`` for room (SNDTIMEO); False on timeout."""
+        timeout_ms = max(0, int(timeout_s * 1000))
+        if self._sndtimeo_ms != timeout_ms:  # cached: pyzmq socket options cost microseconds
+            self._sock.setsockopt(_SNDTIMEO, timeout_ms)
+            self._sndtimeo_ms = timeout_ms
+        try:
+            self._sock.send(frames[0], _SNDMORE)
+        except zmq.Again:
+            return False
+        self._sock.send(frames[1])  # copied (the caller may reuse its buffer); the 2nd part cannot block
+        return True
+
     def close(self, send_end: bool = True) -> None:
         """Send an END message (briefly) and close the socket. Idempotent."""
         if self._sock.closed:
@@ -154,21 +170,8 @@ class StreamOut:
         if send_end and self._sent_any and not self._absent:
             header = StreamHeader(self.next_index, self.sample_rate_sps, self.centre_freq_hz, flags=FLAG_END)
             self._sock.linger = 500
-            _send(self._sock, pack(header, np.zeros(0, np.complex64)), self.absent_timeout_s)
+            self._send(pack(header, np.zeros(0, np.complex64)), self.absent_timeout_s)
         self._sock.close()
-
-
-def _send(sock: zmq.Socket, frames: list, timeout_s: float) -> bool:
-    """Queue a multipart message, waiting at most ``timeout_s`` for room; False on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            sock.send_multipart(frames, flags=zmq.NOBLOCK)
-            return True
-        except zmq.Again:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sock.poll(max(1, int(left * 1000)), zmq.POLLOUT):
-                return False
 
 
 class StreamIn:
@@ -208,6 +211,7 @@ class StreamIn:
         self._cur: np.ndarray | None = None  # remainder of the current message
         self._sock = ctx.socket(zmq.PULL)
         self._sock.rcvhwm = hwm
+        self._rcvtimeo_ms = -1
         self._sock.linger = 0
         security.make_client(self._sock, curve)
         if endpoint is not None:
@@ -223,14 +227,20 @@ class StreamIn:
         self._sock.connect(endpoint)
         self.endpoint = endpoint
 
-    def read(self, n: int, timeout_s: float | None = None) -> tuple[int, np.ndarray]:
+    def read(
+        self, n: int, timeout_s: float | None = None, out: np.ndarray | None = None
+    ) -> tuple[int, np.ndarray]:
         """Return ``(first_index, samples)``: up to ``n`` contiguous complex64 samples in index order.
+
+        ``out`` (complex64, at least ``n`` long) receives the samples (no allocation); the returned
+        array is then a view of it.
 
         ``timeout_s=None`` waits forever. Fewer than ``n`` samples come back only on timeout
         (``counters.read_timeouts``), at the end of the stream, or before a gap. After the sender's
         END message reads do not wait (``ended`` stays set until a new sender's message arrives).
         """
-        out = np.empty(n, dtype=np.complex64)
+        if out is None:
+            out = np.empty(n, dtype=np.complex64)
         filled = 0
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         if self.ended:  # the sender said goodbye: take only what a new sender already sent
@@ -273,17 +283,21 @@ class StreamIn:
 
     def _receive(self, deadline: float | None) -> tuple[StreamHeader, np.ndarray] | None:
         """Next valid non-empty message, or None at the deadline / end of stream."""
+        sock = self._sock
         while True:
             wait_s = _IDLE_SLICE_S if deadline is None else min(_IDLE_SLICE_S, deadline - time.monotonic())
-            if wait_s <= 0 and deadline is not None:
-                wait_s = 0.0
-            if not self._sock.poll(int(wait_s * 1000), zmq.POLLIN):
+            wait_ms = max(0, int(wait_s * 1000))
+            if self._rcvtimeo_ms != wait_ms:  # a cached value: getsockopt through pyzmq costs ~10 µs
+                sock.setsockopt(_RCVTIMEO, wait_ms)
+                self._rcvtimeo_ms = wait_ms
+            try:
+                frames = sock.recv_multipart()  # copying 64 KiB frames beats pyzmq's zero-copy Frames
+            except zmq.Again:
                 if self.on_idle is not None:
                     self.on_idle()
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
                 continue
-            frames = self._sock.recv_multipart(copy=False)
             try:
                 header, samples = unpack(frames)
                 if self.sample_rate_sps is not None and header.sample_rate_sps != self.sample_rate_sps:
