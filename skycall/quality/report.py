@@ -73,10 +73,11 @@ def _plots(rows: list[dict]) -> dict[str, str]:
 
     fig, ax = plt.subplots(figsize=(9, 3.5))
     names = [r["call"] for r in rows]
-    ax.bar(range(len(rows)), [r.get("dl_residual_cfo_hz_rms") or 0.0 for r in rows],
+    ax.bar(range(len(rows)), [max(r.get("dl_residual_cfo_hz_rms") or 0.0, 1.0) for r in rows],
            color=[colours[r["scenario"]] for r in rows])
+    ax.set_yscale("log")
     ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=6)
-    ax.set_ylabel("Hz RMS")
+    ax.set_ylabel("Hz RMS (log; 1 = no lock)")
     ax.set_title("Residual carrier offset at the handset's receiver during the call")
     fig.tight_layout()
     figs["residual_cfo"] = _png(fig)
