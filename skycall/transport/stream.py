@@ -170,7 +170,7 @@ class StreamOut:
         if send_end and self._sent_any and not self._absent:
             header = StreamHeader(self.next_index, self.sample_rate_sps, self.centre_freq_hz, flags=FLAG_END)
             self._sock.linger = 500
-            self._send(pack(header, np.zeros(0, np.complex64)), self.absent_timeout_s)
+            self._send(pack(header, np.zeros(0, np.complex64)), min(self.send_timeout_s, 1.0))
         self._sock.close()
 
 
@@ -275,9 +275,11 @@ class StreamIn:
     def _gap(self, expected: int, got: int) -> None:
         self.counters.gaps += 1
         self.counters.gap_samples += got - expected
-        log.warning(
-            "%s: stream jumped from sample %d to %d (peer restarted or lost data)", self.name, expected, got
-        )
+        if self.counters.gaps <= 10 or self.counters.gaps % 1000 == 0:  # a flood must not flood the log
+            log.warning(
+                "%s: stream jumped from sample %d to %d (peer restarted or lost data; %d gaps so far)",
+                self.name, expected, got, self.counters.gaps,
+            )  # fmt: skip
         if self.on_gap is not None:
             self.on_gap(expected, got)
 
