@@ -58,8 +58,7 @@ class FrameCodec:
 
     def coded_bits(self, frame: Frame) -> np.ndarray:
         """Encoder output before interleaving, uint8 (coded_bits,)."""
-        bits = np.unpackbits(np.frombuffer(self.info_bytes(frame), dtype=np.uint8))
-        return conv_encode(np.concatenate([bits, np.zeros(TAIL_BITS, dtype=np.uint8)]))
+        return conv_encode(np.concatenate([self.info_bits(frame), np.zeros(TAIL_BITS, dtype=np.uint8)]))
 
     def symbols(self, frame: Frame) -> np.ndarray:
         """All symbols of the frame: unique word then coded block, complex64 (symbols_per_frame,)."""
@@ -77,9 +76,17 @@ class FrameCodec:
         out[self.waveform.interleaver] = soft * self._flip
         return out
 
+    def info_bits(self, frame: Frame) -> np.ndarray:
+        """The frame's information bits (header | payload | CRC), uint8 0/1 (info_bits,)."""
+        return np.unpackbits(np.frombuffer(self.info_bytes(frame), dtype=np.uint8))
+
+    def decode_bits(self, soft_coded: np.ndarray) -> np.ndarray:
+        """Viterbi-decoded information bits (tail dropped), uint8 0/1 (info_bits,)."""
+        return self._decoder.decode(soft_coded)[: self.waveform.info_bits]
+
     def decode(self, soft_coded: np.ndarray) -> tuple[int, int, int, bytes | None, bool]:
         """Viterbi-decode coded soft values -> (type, seq, call_id, payload or None, crc_ok)."""
-        bits = self._decoder.decode(soft_coded)[: self.waveform.info_bits]
+        bits = self.decode_bits(soft_coded)
         data = np.packbits(bits).tobytes()
         body, crc = data[:-2], int.from_bytes(data[-2:], "big")
         ok = crc16(body) == crc
