@@ -32,12 +32,12 @@ class Directory:
         self.endpoint = self._server.endpoint
         self.announce_endpoint = security.bind(self._pub, LOCAL_ANY_PORT)
 
-    def _register(self, req: dict) -> dict:
-        proc = str(req["proc"])
+    def _register(self, proc: str, endpoints: dict, pid: int | None = None, restart: bool = False) -> dict:
+        proc = str(proc)
         entry = self.entries.get(proc, {"generation": 0, "pid": None})
-        if req.get("restart") or entry["pid"] != req.get("pid"):
-            entry = {"generation": entry["generation"] + 1, "pid": req.get("pid"), "endpoints": {}}
-        entry["endpoints"] = {**entry.get("endpoints", {}), **req.get("endpoints", {})}
+        if restart or entry["pid"] != pid:
+            entry = {"generation": entry["generation"] + 1, "pid": pid, "endpoints": {}}
+        entry["endpoints"] = {**entry.get("endpoints", {}), **endpoints}
         self.entries[proc] = entry
         announcement = {"proc": proc, "endpoints": entry["endpoints"], "generation": entry["generation"]}
         self._pub.send(json.dumps(announcement).encode())
@@ -45,8 +45,8 @@ class Directory:
             self.on_register(proc, entry)
         return {"generation": entry["generation"]}
 
-    def _lookup(self, req: dict) -> dict:
-        entry = self.entries.get(str(req.get("proc")))
+    def _lookup(self, proc: str) -> dict:
+        entry = self.entries.get(str(proc))
         if entry is None:
             return {"endpoints": None, "generation": 0}
         return {"endpoints": entry["endpoints"], "generation": entry["generation"]}

@@ -2,7 +2,9 @@
 
 ``Supervisor(flowgraph_path, out_dir)``: ``start()`` validates the flowgraph (before anything is
 spawned), starts a service thread that owns the directory (:mod:`.directory`) and the telemetry
-collector (appending to ``OUT/telemetry.jsonl``), then spawns each process with the environment
+collector (appending to ``OUT/telemetry.jsonl``; every process's registered endpoints are kept
+in ``OUT/endpoints.json`` as ``{process: {port: endpoint}}``, rewritten on each (re)registration,
+which ``skycall call`` reads), then spawns each process with the environment
 :meth:`skycall.runner.node.Node.from_env` reads. The program of a process is
 ``python -m groundstation.main`` or ``python -m handset_emu.main`` by role, unless ``entries``
 maps its name to another module (test peers, custom mains). ``interrupt()`` forwards SIGINT,
@@ -10,6 +12,7 @@ maps its name to another module (test peers, custom mains). ``interrupt()`` forw
 ``wait()`` collects exit codes, ``stop()`` ends whatever is left and the service thread.
 """
 
+import json
 import logging
 import os
 import signal
@@ -108,6 +111,9 @@ class Supervisor:
         with self._cond:
             self.registrations[proc] = entry["generation"]
             self.endpoints[proc] = dict(entry["endpoints"])
+            tmp = self.out_dir / "endpoints.json.tmp"
+            tmp.write_text(json.dumps(self.endpoints, indent=1, sort_keys=True) + "\n")
+            tmp.replace(self.out_dir / "endpoints.json")  # atomic: readers never see half a file
             self._cond.notify_all()
 
     # -- processes -----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A request is a JSON object ``{"cmd": name, ...args}``; the reply is ``{"ok": true, ...result}`` or
 ``{"ok": false, "error": message}``. :class:`ControlServer` dispatches to a handler table
-``{name: handler(request_dict) -> dict}``; :meth:`ControlServer.poll` services pending requests
-without blocking so a streaming loop can call it between chunks. Bad JSON, unknown commands and
+``{name: handler(**args) -> dict}`` where ``args`` are the request's keys other than ``"cmd"``
+(wrong arguments give an error reply). :meth:`ControlServer.poll` services pending requests
+without blocking, so a streaming loop can call it between chunks. Bad JSON, unknown commands and
 handler exceptions become error replies, never a crash. :class:`ControlClient` sends a command
 and raises :class:`ControlTimeout` when nobody answers in time.
 """
@@ -20,7 +21,7 @@ from skycall.transport.stream import LOCAL_ANY_PORT
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict], dict]
+Handler = Callable[..., dict]  # handler(**args) -> reply fields
 
 
 class ControlTimeout(SkycallError):
@@ -35,7 +36,7 @@ class ControlServer:
     """REP server with a handler table; ``status`` is built in (lists the commands)."""
 
     def __init__(self, ctx: zmq.Context, handlers: dict[str, Handler], endpoint: str = LOCAL_ANY_PORT):
-        self.handlers = {"status": lambda req: {}, **handlers}
+        self.handlers = {"status": lambda **args: {}, **handlers}
         self._sock = ctx.socket(zmq.REP)
         self._sock.linger = 0
         self.endpoint = security.bind(self._sock, endpoint)
@@ -62,8 +63,9 @@ class ControlServer:
         handler = self.handlers.get(req["cmd"])
         if handler is None:
             return {"ok": False, "error": f"unknown command {req['cmd']!r}; known: {sorted(self.handlers)}"}
+        args = {k: v for k, v in req.items() if k != "cmd"}
         try:
-            result = handler(req) or {}
+            result = handler(**args) or {}
             if req["cmd"] == "status":
                 result = {"commands": sorted(self.handlers), **result}
             return {"ok": True, **result}

@@ -107,6 +107,8 @@ def test_receiver_killed_and_restarted_reconnects_while_the_sender_keeps_running
         seen = len(sup.events)
         sup.restart("hs")
         assert sup.wait_registered("hs", generation=2, timeout_s=60)
+        table = json.loads((out / "endpoints.json").read_text())  # what `skycall call` reads
+        assert table["hs"]["control"] == sup.endpoints["hs"]["control"] and "tx" in table["gs"]
         again = sup.wait_event(
             lambda e: e in sup.events[seen:] and e["proc"] == "hs" and e["t"] == "rx" and e["sender_first"],
             60,

@@ -28,11 +28,11 @@ def _serve(server, stop):
 def test_control_commands_errors_and_bad_json(ctx):
     calls = []
 
-    def place(req):
-        calls.append(req["number"])
+    def place(number):
+        calls.append(number)
         return {"call_id": 7}
 
-    def broken(req):
+    def broken():
         raise RuntimeError("boom")
 
     server = ControlServer(ctx, {"call": place, "crash": broken})
@@ -47,6 +47,8 @@ def test_control_commands_errors_and_bad_json(ctx):
             client.call("dial")
         with pytest.raises(ControlError, match="crash failed: RuntimeError: boom"):
             client.call("crash")
+        with pytest.raises(ControlError, match="call failed: TypeError"):  # wrong arguments
+            client.call("call", digits="1")
         raw = ctx.socket(zmq.REQ)
         raw.connect(server.endpoint)
         for junk in (b"{not json", b"[1, 2]", b'{"cmd": 3}'):
