@@ -1,7 +1,7 @@
 """``groundstation``: the satellite-side process of a flowgraph (started by ``skycall run``).
 
-Per 40 ms slot: ``dl = satellite.step(slot, ul_prev)`` → radio transmit; radio receive → ``ul_prev``
-(full duplex). The pass, beam-centre pre-/post-compensation and the call all run in
+Per 40 ms slot: ``dl = satellite.transmit(slot)`` → radio transmit; radio receive →
+``satellite.receive(slot, ul)`` (full duplex). The pass, beam-centre pre-/post-compensation and the call all run in
 :class:`~groundstation.satellite.Satellite`; this module only does I/O and bookkeeping.
 """
 
@@ -31,17 +31,15 @@ def run(node) -> int:
     n, full_duplex = sat.n, flow.call.duplex == "full"
     log.info("pass: max elevation %.1f deg, beam %d, %d slots", scenario.pass_.max_elevation_deg,
              int(scenario.trajectory.beam_id[0]), harness.n_slots)
-    ul_prev = None
     try:
         for k in range(harness.n_slots):
             harness.begin(k)
             if harness.stop:
                 break
-            dl = sat.step(k, ul_prev)
-            radio.write(rate.to_radio(dl), k * rate.radio_samples(n))
+            radio.write(rate.to_radio(sat.transmit(k)), k * rate.radio_samples(n))
             if full_duplex:
                 _, ul = radio.read(rate.radio_samples(n))
-                ul_prev = rate.from_radio(ul)
+                sat.receive(k, rate.from_radio(ul))
             harness.end(k, k * n)
     finally:
         radio.stop()

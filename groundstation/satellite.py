@@ -5,8 +5,8 @@ with beam-centre Doppler **pre**-compensation (numba FOC) → radio.
 Uplink: radio → pass channel with beam-centre Doppler **post**-compensation and the satellite
 receiver's noise → receiver (``satellite`` profile) → call control → playout → decoder → ear.
 
-Schedule: ``step(slot, ul_prev)`` digests the uplink of slot ``slot − 1`` and returns the
-downlink of slot ``slot``, so the two processes of a call overlap their work by one slot.
+Schedule per slot ``k``: ``dl_k = transmit(k)``; the phone answers with ``ul_k``;
+``receive(k, ul_k)``. Both processes of a call follow it, in-process or over sockets.
 """
 
 import numpy as np
@@ -25,7 +25,7 @@ from skycall.vocoder.base import Vocoder
 
 
 class Satellite:
-    """Ground-station core: ``step(slot, ul_prev) -> dl``.
+    """Ground-station core: ``transmit(slot) -> dl`` then ``receive(slot, ul)``.
 
     Parameters
     ----------
@@ -61,14 +61,18 @@ class Satellite:
         self.log = RxLog()
         self.tx_frames: list[Frame | None] = []
 
-    def step(self, slot: int, ul_prev: np.ndarray | None) -> np.ndarray:
-        """Digest uplink slot ``slot − 1`` (if any) and return downlink slot ``slot`` (complex64)."""
-        if ul_prev is not None and self.ul_path is not None and slot > 0:
-            first = (slot - 1) * self.n
-            self.call.receive(slot, self.receiver.process(self.ul_path.process(ul_prev, first), first))
-        self.log.append(self.receiver)
-        frame = self.call.tick(slot, slot * self.n)
+    def transmit(self, slot: int) -> np.ndarray:
+        """Advance call control to ``slot``; return downlink slot ``slot`` (complex64)."""
+        frame = self.call.tick(slot)
         if frame is None:  # the downlink carrier never stops
             frame = Frame(type=int(MsgType.IDLE), seq=slot % 4096, call_id=self.call.session.call_id)
         self.tx_frames.append(frame)
         return self.dl_path.process(self.transmitter.process([frame]), slot * self.n)
+
+    def receive(self, slot: int, ul: np.ndarray) -> None:
+        """Digest uplink slot ``slot`` (the phone's answer to downlink slot ``slot``)."""
+        if self.ul_path is not None:
+            first = slot * self.n
+            self.call.receive(slot, self.receiver.process(self.ul_path.process(ul, first), first))
+        self.call.listen(slot, slot * self.n)
+        self.log.append(self.receiver)

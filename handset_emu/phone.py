@@ -15,9 +15,11 @@ inputs always give the same uplink, whatever the wall clock does.
 import numpy as np
 
 from skycall.call.endpoint import CallEndpoint
+from skycall.call.messages import MsgType
 from skycall.call.record import RxLog
 from skycall.call.session import HandsetSession
 from skycall.dsp.rotator import Rotator
+from skycall.modem.frame import Frame
 from skycall.modem.profiles import get_profile
 from skycall.modem.rx import Receiver
 from skycall.modem.tx import Transmitter
@@ -26,6 +28,8 @@ from skycall.vocoder.base import Vocoder
 
 #: the uplink carrier is re-tuned only when the downlink estimate moved by more than this
 RETUNE_STEP_HZ = 1.0
+#: call states in which the phone transmits every slot (IDLE frames when it has nothing to say)
+CARRIER_ON_STATES = ("dialing", "connected", "releasing")
 
 
 class Phone:
@@ -84,7 +88,12 @@ class Phone:
             self.snapshot["dl"] = dl.copy()
         if frames and "frame" not in self.snapshot and self.snapshot_slot is not None and slot >= self.snapshot_slot:
             self.snapshot["frame"] = frames[0]
-        frame = self.call.tick(slot, first_index)
+        self.call.listen(slot, first_index)
+        frame = self.call.tick(slot)
+        if frame is None and self.call.session.state in CARRIER_ON_STATES and self.call.send_voice:
+            # keep the uplink carrier up through set-up and the call, as a phone does: the satellite's
+            # receiver stays locked instead of re-acquiring on the first voice frame
+            frame = Frame(type=int(MsgType.IDLE), seq=slot % 4096, call_id=self.call.session.call_id)
         self.tx_frames.append(frame)
         if frame is None:
             return self._silence

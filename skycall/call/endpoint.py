@@ -42,12 +42,15 @@ class CallEndpoint:
             if rx.crc_ok and rx.type == MsgType.VOICE and s.in_call and rx.call_id == s.call_id:
                 self.listener.push(rx.seq, rx.payload, rx.sample_index)
 
-    def tick(self, slot: int, slot_sample_index: int) -> Frame | None:
-        """Advance the listener and call control by one slot; the frame to send in it, or None."""
+    def listen(self, slot: int, slot_sample_index: int) -> None:
+        """Play slot ``slot`` to the ear (call after the slot's frames were received)."""
+        self.listener.tick(slot, slot_sample_index, self.session.in_call)
+
+    def tick(self, slot: int) -> Frame | None:
+        """Advance call control by one slot; the frame to send in it, or None."""
         s = self.session
         if s.in_call:
             self.talker.start(slot)
-        self.listener.tick(slot, slot_sample_index, s.in_call)
         frame = s.tick(slot)
         if frame is None and s.in_call and self.send_voice:
             voice = self.talker.next_frame(slot)

@@ -2,7 +2,8 @@
 
 Same cores, same slot schedule and same outputs as the two-process run (``skycall run``), minus
 the sockets; used by tests and by the call-quality campaign, which runs many calls in parallel.
-Schedule per slot ``k``: ``dl_k = satellite.step(k, ul_{k−1})``, ``ul_k = phone.step(k, air(dl_k))``.
+Schedule per slot ``k``: ``dl_k = satellite.transmit(k)``, ``ul_k = phone.step(k, air(dl_k))``,
+``satellite.receive(k, air(ul_k))``.
 """
 
 import sys
@@ -40,14 +41,12 @@ def run_call_inprocess(flow: Flowgraph, out_dir: str | Path, speech: Speech | No
     call_id = call_id_for(flow.seed)
     plan_gs, plan_hs = CallPlan(flow.call, "groundstation", call_id), CallPlan(flow.call, "handset", call_id)
     phone.snapshot_slot = n_slots // 2
-    ul_prev = None
     t0 = time.monotonic()
     for k in range(n_slots):
         plan_gs.apply(k, sat.call.session)
         plan_hs.apply(k, phone.call.session)
-        dl = sat.step(k, ul_prev)
-        ul = phone.step(k, air_dl.process(dl, k * n), k * n)
-        ul_prev = air_ul.process(ul, k * n)
+        ul = phone.step(k, air_dl.process(sat.transmit(k), k * n), k * n)
+        sat.receive(k, air_ul.process(ul, k * n))
         if progress and (k + 1) % 50 == 0:
             rate = (k + 1) * FRAME_S / (time.monotonic() - t0)
             print(f"\r  {(k + 1) * FRAME_S:5.1f}/{flow.duration_s:.0f} s of stream ({rate:.1f}x real time), "
