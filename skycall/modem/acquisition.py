@@ -151,7 +151,7 @@ class Acquirer:
     ) -> tuple[float, float, float]:
         """Phase-coherent refinement of the carrier line through several UWs of consecutive frames.
 
-        The coarse line f(n) = f̄ + r·(n - n̄)/fs (f̄, n̄: mean frequency and index of ``dets``, r =
+        The coarse line f(n) = f̄ + r·(n - n̄)/fs (f̄, n̄: mean frequency and mid-UW index of ``dets``, r =
         ``rate_hz_s``) is removed with its exact phase Φ(n) = f̄·(n-n̄)/fs + r·(n-n̄)²/(2fs²); each UW's
         coherent correlation c_k = Σ_m MF(x·e^{-j2πΦ})[n_k + m·sps]·u_m* leaves the residual phases
         ψ_k = ψ̄ + 2π·δf·t_k + π·δr·t_k² (t_k = (n_k - n̄)/fs). Unwrapped across the frames (valid while
@@ -161,7 +161,8 @@ class Acquirer:
         ``x`` (channel-rate samples, first at index ``x_start``) must hold every UW with filter margins.
         """
         idx = np.array([d.index for d in dets])
-        n_ref = float(np.mean(idx))
+        mid = idx + (self.n_uw - 1) * self.sps / 2  # mid-UW indices: where the UW correlations measure
+        n_ref = float(np.mean(mid))
         f_ref = float(np.mean([d.freq_hz for d in dets]))
         half = self._mf.size // 2
         m = np.arange(self.n_uw) * self.sps
@@ -176,7 +177,7 @@ class Acquirer:
             y = mixed @ self._mf[::-1]
             psi[k] = np.angle(np.sum(y * np.conj(self._u)))
         psi = np.unwrap(psi)
-        t = (idx - n_ref) / self.fs_hz
+        t = (mid - n_ref) / self.fs_hz
         if fit_rate and idx.size >= 3:
             c2, c1, _ = np.polyfit(t, psi, 2)
             return f_ref + c1 / (2 * np.pi), rate_hz_s + c2 / np.pi, n_ref
