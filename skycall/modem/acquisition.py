@@ -17,6 +17,7 @@ it is accepted when ρ_coh > confirm_threshold. Timing is refined by a parabola 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sfft
 
 from skycall.dsp.rrc import rrc_taps
 from skycall.modem.profiles import ReceiverProfile
@@ -64,24 +65,23 @@ class Acquirer:
         u = waveform.uw.astype(np.complex128)
         self.n_uw = u.size
         self.block24 = block_len // self.decim
-        self.n24 = self.block24 + 2 * (self.n_uw - 1) + 2 * _EDGE
-        self.n24 += self.n24 % 2
+        n24 = self.block24 + 2 * (self.n_uw - 1) + 2 * _EDGE
+        while n24 % 2 or sfft.next_fast_len(n24) != n24:  # even and 2·3·5·7-smooth: fast FFTs
+            n24 = sfft.next_fast_len(n24 + n24 % 2)
+        self.n24 = n24
         self.window_len = self.n24 * self.decim
         self.block_len = block_len
         df = self.fs_hz / self.window_len
         n_hyp = int(np.ceil(profile.acq_range_hz / profile.acq_step_hz))
         self.hyp_bins = np.round(np.arange(-n_hyp, n_hyp + 1) * profile.acq_step_hz / df).astype(np.int64)
         self.df = df
-        k_rel = np.fft.fftfreq(self.n24, 1.0 / self.n24).astype(np.int64)
+        k_rel = sfft.fftfreq(self.n24, 1.0 / self.n24).astype(np.int64)
         self._k_rel = k_rel
         self._sel = (self.hyp_bins[:, None] + k_rel[None, :]) % self.window_len
-        self._h = rrc_spectrum(k_rel * df, rs, waveform.rolloff)[None, :]
+        self._h = rrc_spectrum(k_rel * df, rs, waveform.rolloff)[None, :].astype(np.float32)
         tmpl = np.zeros(self.n24, dtype=np.complex128)
         tmpl[2 : 2 * self.n_uw : 2] = u[1:] * np.conj(u[:-1])
-        ones = np.zeros(self.n24)
-        ones[2 : 2 * self.n_uw : 2] = 1.0
-        self._tmpl_f = np.conj(np.fft.fft(tmpl))
-        self._ones_f = np.conj(np.fft.fft(ones))
+        self._tmpl_f = np.conj(sfft.fft(tmpl)).astype(np.complex64)
         self._u = u
         self.sps = int(round(self.fs_hz / rs))
         self._mf = rrc_taps(waveform.rolloff, self.sps, 8).astype(np.float64)
@@ -89,19 +89,30 @@ class Acquirer:
         self.tau_range = (end_lo - 2 * (self.n_uw - 1), self.n24 - _EDGE - 2 * (self.n_uw - 1))
 
     def branches(self, window: np.ndarray) -> np.ndarray:
-        """Matched-filter outputs at 2 sps for every hypothesis, complex128 (n_hyp, n24)."""
-        spec = np.fft.fft(window)
-        return np.fft.ifft(spec[self._sel] * self._h, axis=1)
+        """Matched-filter outputs at 2 sps for every hypothesis, complex64 (n_hyp, n24)."""
+        spec = sfft.fft(np.asarray(window, dtype=np.complex64))
+        return sfft.ifft(spec[self._sel] * self._h, axis=1)
+
+    def _energy(self, d: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """e[:, τ] = Σ_{m=1}^{U-1} |d[:, τ+2m]|² for lo ≤ τ < hi (running sums over each half-symbol parity)."""
+        p = np.abs(d) ** 2
+        e = np.empty((d.shape[0], hi - lo))
+        for r in (0, 1):
+            cs = np.zeros((d.shape[0], (self.n24 - r + 1) // 2 + 1))
+            np.cumsum(p[:, r::2], axis=1, out=cs[:, 1:])
+            j0 = (lo - r + 1) // 2  # first τ = r + 2·j at or after lo
+            j = np.arange(j0, (hi - r + 1) // 2)
+            e[:, r + 2 * j - lo] = cs[:, j + self.n_uw] - cs[:, j + 1]
+        return e
 
     def search(self, window: np.ndarray, window_start: int) -> Detection | None:
         """Search ``window`` (complex, length window_len, first sample at channel index window_start)."""
         y = self.branches(window)
         d = np.zeros_like(y)
         d[:, 2:] = y[:, 2:] * np.conj(y[:, :-2])
-        c = np.fft.ifft(np.fft.fft(d, axis=1) * self._tmpl_f, axis=1)
-        e = np.fft.ifft(np.fft.fft(np.abs(d) ** 2, axis=1) * self._ones_f, axis=1).real
+        c = sfft.ifft(sfft.fft(d, axis=1) * self._tmpl_f, axis=1)
         lo, hi = self.tau_range
-        rho = np.abs(c[:, lo:hi]) ** 2 / np.maximum(e[:, lo:hi], 1e-30)
+        rho = np.abs(c[:, lo:hi]) ** 2 / np.maximum(self._energy(d, lo, hi), 1e-30)
         h, t = np.unravel_index(np.argmax(rho), rho.shape)
         if rho[h, t] <= self.profile.detect_threshold:
             return None
@@ -116,9 +127,9 @@ class Acquirer:
         frequency ``freq_hz`` (±R/64), e.g. the next frames' UWs after a detection. The UW must lie in
         the window at least ``edge_len`` samples from its start. Returns None when ρ_coh is not above
         ``track_threshold`` (a known position and frequency need a lower threshold than a search)."""
-        spec = np.fft.fft(window)
+        spec = sfft.fft(np.asarray(window, dtype=np.complex64))
         b = int(np.round(freq_hz / self.df))
-        y = np.fft.ifft(spec[(b + self._k_rel) % self.window_len] * self._h[0])
+        y = sfft.ifft(spec[(b + self._k_rel) % self.window_len] * self._h[0])
         tau = int(np.round((index - window_start) / self.decim))
         if tau - 1 < _EDGE or tau + 2 * self.n_uw + 1 > self.n24 - _EDGE:
             raise ValueError(f"UW at index {index} is not inside the window starting at {window_start}")
@@ -191,7 +202,7 @@ class Acquirer:
         m = np.arange(self.n_uw)
         seg = y[tau : tau + 2 * self.n_uw : 2] * np.conj(self._u) * np.exp(-2j * np.pi * f_res / rs * m)
         n_fft = 16 * self.n_uw
-        spec = np.fft.fft(seg, n_fft)
+        spec = sfft.fft(seg, n_fft)
         span = n_fft // 64
         idx = np.r_[np.arange(0, span + 1), np.arange(n_fft - span, n_fft)]
         k = idx[np.argmax(np.abs(spec[idx]))]
