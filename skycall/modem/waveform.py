@@ -134,37 +134,37 @@ class WaveformConfig:
         )
         _check("interleaver_rows", self.interleaver_rows >= 1, f"must be >= 1, got {self.interleaver_rows}")
 
-    @property
+    @cached_property
     def sps(self) -> int:
         """Samples per symbol at the radio rate."""
         return int(round(self.sample_rate_sps / self.symbol_rate_sps))
 
-    @property
+    @cached_property
     def symbols_per_frame(self) -> int:
         return int(round(self.frame_s * self.symbol_rate_sps))
 
-    @property
+    @cached_property
     def samples_per_frame(self) -> int:
         return self.symbols_per_frame * self.sps
 
-    @property
+    @cached_property
     def info_bits(self) -> int:
         """Header + payload + CRC bits protected by the code (tail excluded)."""
         return HEADER_BITS + 8 * int(self.payload_bytes) + CRC_BITS
 
-    @property
+    @cached_property
     def coded_bits(self) -> int:
         return 2 * (self.info_bits + TAIL_BITS)
 
-    @property
+    @cached_property
     def coded_symbols(self) -> int:
         return self.coded_bits // 2
 
-    @property
+    @cached_property
     def uw_symbols(self) -> int:
         return self.symbols_per_frame - self.coded_symbols
 
-    @property
+    @cached_property
     def tx_delay_samples(self) -> int:
         """Group delay of the transmit RRC filter: symbol m of a frame peaks at frame start + m·sps + this."""
         return self.rrc_span_symbols * self.sps // 2
