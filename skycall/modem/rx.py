@@ -245,6 +245,7 @@ class Receiver:
         other._hist = self._hist.copy()
         other._chan = self._chan.copy() if self._chan is not None else None
         other._tracker = self._tracker.copy() if self._tracker is not None else None
+        other._confirmed = list(self._confirmed)
         return other
 
     # ---------------------------------------------------------------- streaming

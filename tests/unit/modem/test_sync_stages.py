@@ -120,6 +120,9 @@ def test_gardner_recovers_a_fractional_delay_and_is_chunk_invariant():
     assert np.mean(np.abs(z[late] - d[k[late]])) < 0.1
     z1, p1 = GardnerTiming(sps, 0.005, g + 0.6).process(y)
     assert np.array_equal(z1, z) and np.array_equal(p1, p)
+    z2, p2 = cp.process(y[at:])
+    assert np.array_equal(z2, z[z.size - z2.size :]) and np.array_equal(p2, p[p.size - p2.size :])
+    assert p2[0] >= at - 3  # the copy continues from where it was taken
 
 
 def test_refine_measures_frequency_and_rate_from_three_uws():
