@@ -82,6 +82,32 @@ def pack(header: StreamHeader, samples: np.ndarray) -> list:
     return [head, np.ascontiguousarray(samples)]
 
 
+def unpack_header(head) -> StreamHeader:
+    """Parse and check a header frame (any buffer); raise :class:`MalformedMessage`."""
+    if len(head) != HEADER_SIZE:
+        if len(head) >= 4 and bytes(head[:4]) != MAGIC:
+            raise MalformedMessage("magic", f"expected {MAGIC!r}, got {bytes(head[:4])!r}")
+        raise MalformedMessage("header", f"header is {len(head)} bytes, expected {HEADER_SIZE}")
+    magic, version, flags, stream_id, n_samples, first_index, rate, freq = HEADER.unpack(head)
+    if magic != MAGIC:
+        raise MalformedMessage("magic", f"expected {MAGIC!r}, got {magic!r}")
+    if version != VERSION:
+        raise MalformedMessage("version", f"version {version} is not supported (this build speaks {VERSION})")
+    if not 0.0 < rate <= MAX_SAMPLE_RATE_SPS:  # also false for NaN
+        raise MalformedMessage("rate", f"sample rate {rate!r} S/s is not in (0, {MAX_SAMPLE_RATE_SPS:g}]")
+    if not 0.0 <= freq <= MAX_CENTRE_FREQ_HZ:
+        raise MalformedMessage("freq", f"centre frequency {freq!r} Hz is not in [0, {MAX_CENTRE_FREQ_HZ:g}]")
+    return StreamHeader(first_index, rate, freq, stream_id, flags, n_samples, version)
+
+
+def check_payload(header: StreamHeader, n_bytes: int) -> None:
+    """Raise :class:`MalformedMessage` (kind ``payload``) unless the payload is ``8·n_samples`` bytes."""
+    if n_bytes != 8 * header.n_samples:
+        raise MalformedMessage(
+            "payload", f"payload is {n_bytes} bytes, header announces {header.n_samples} complex64 samples"
+        )
+
+
 def unpack(frames) -> tuple[StreamHeader, np.ndarray]:
     """Parse a two-frame message into ``(header, samples)``; raise :class:`MalformedMessage`.
 
@@ -89,27 +115,9 @@ def unpack(frames) -> tuple[StreamHeader, np.ndarray]:
     """
     if len(frames) != 2:
         raise MalformedMessage("frames", f"expected 2 frames (header, payload), got {len(frames)}")
-    head = frames[0]
-    head = head if isinstance(head, bytes) else bytes(getattr(head, "buffer", head))
+    header = unpack_header(memoryview(getattr(frames[0], "buffer", frames[0])).cast("B"))
     payload = memoryview(getattr(frames[1], "buffer", frames[1]))
-    if len(head) != HEADER_SIZE:
-        if head[:4] != MAGIC and len(head) >= 4:
-            raise MalformedMessage("magic", f"expected {MAGIC!r}, got {head[:4]!r}")
-        raise MalformedMessage("header", f"header is {len(head)} bytes, expected {HEADER_SIZE}")
-    magic, version, flags, stream_id, n_samples, first_index, rate, freq = HEADER.unpack(head)
-    if magic != MAGIC:
-        raise MalformedMessage("magic", f"expected {MAGIC!r}, got {magic!r}")
-    if version != VERSION:
-        raise MalformedMessage("version", f"version {version} is not supported (this build speaks {VERSION})")
-    if payload.nbytes != 8 * n_samples:
-        raise MalformedMessage(
-            "payload", f"payload is {payload.nbytes} bytes, header announces {n_samples} complex64 samples"
-        )
-    if not 0.0 < rate <= MAX_SAMPLE_RATE_SPS:  # also false for NaN
-        raise MalformedMessage("rate", f"sample rate {rate!r} S/s is not in (0, {MAX_SAMPLE_RATE_SPS:g}]")
-    if not 0.0 <= freq <= MAX_CENTRE_FREQ_HZ:
-        raise MalformedMessage("freq", f"centre frequency {freq!r} Hz is not in [0, {MAX_CENTRE_FREQ_HZ:g}]")
-    header = StreamHeader(first_index, rate, freq, stream_id, flags, n_samples, version)
+    check_payload(header, payload.nbytes)
     return header, np.frombuffer(payload, dtype=np.complex64)
 
 
@@ -124,4 +132,6 @@ __all__ = [
     "StreamHeader",
     "pack",
     "unpack",
+    "unpack_header",
+    "check_payload",
 ]

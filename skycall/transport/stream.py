@@ -30,14 +30,28 @@ import numpy as np
 import zmq
 
 from skycall.transport import security
-from skycall.transport.protocol import FLAG_END, FLAG_RESTART, MalformedMessage, StreamHeader, pack, unpack
+from skycall.transport.protocol import (
+    FLAG_END,
+    FLAG_RESTART,
+    HEADER_SIZE,
+    MalformedMessage,
+    StreamHeader,
+    check_payload,
+    pack,
+    unpack_header,
+)
 
 log = logging.getLogger(__name__)
 
 LOCAL_ANY_PORT = "tcp://127.0.0.1:0"
 _IDLE_SLICE_S = 0.05  # how often a waiting reader runs its idle hook (directory watch)
 # plain ints: pyzmq converts enum members on every call, which costs microseconds per message
-_RCVTIMEO, _SNDTIMEO, _SNDMORE = int(zmq.RCVTIMEO), int(zmq.SNDTIMEO), int(zmq.SNDMORE)
+_RCVMORE, _RCVTIMEO, _SNDTIMEO, _SNDMORE = (
+    int(zmq.RCVMORE),
+    int(zmq.RCVTIMEO),
+    int(zmq.SNDTIMEO),
+    int(zmq.SNDMORE),
+)
 
 
 @dataclass
@@ -208,7 +222,11 @@ class StreamIn:
         self.ended = False
         self.endpoint: str | None = None
         self.next_index: int | None = None  # index the next returned sample will carry
-        self._cur: np.ndarray | None = None  # remainder of the current message
+        self._cur: np.ndarray | None = None  # remainder of a message larger than a read
+        self._spill = np.empty(0, np.complex64)
+        self._head = bytearray(HEADER_SIZE + 1)  # one spare byte: an oversized header shows as such
+        self._head_view = memoryview(self._head)
+        self._discard = bytearray(0)
         self._sock = ctx.socket(zmq.PULL)
         self._sock.rcvhwm = hwm
         self._rcvtimeo_ms = -1
@@ -233,7 +251,8 @@ class StreamIn:
         """Return ``(first_index, samples)``: up to ``n`` contiguous complex64 samples in index order.
 
         ``out`` (complex64, at least ``n`` long) receives the samples (no allocation); the returned
-        array is then a view of it.
+        array is then a view of it. A message that fits is received straight into ``out`` (one copy,
+        made by libzmq); a larger one goes to an internal buffer and is handed out over several reads.
 
         ``timeout_s=None`` waits forever. Fewer than ``n`` samples come back only on timeout
         (``counters.read_timeouts``), at the end of the stream, or before a gap. After the sender's
@@ -248,29 +267,46 @@ class StreamIn:
         first = self.next_index
         starved = False
         while filled < n:
-            if self._cur is None or self._cur.size == 0:
-                msg = self._receive(deadline)
-                if msg is None:
-                    starved = not self.ended
+            cur = self._cur
+            if cur is not None:  # remainder of a message larger than a read
+                take = min(n - filled, cur.size)
+                out[filled : filled + take] = cur[:take]
+                self._cur = cur[take:] if take < cur.size else None
+                self.next_index += take
+                filled += take
+                continue
+            header = self._receive_header(deadline)
+            if header is None:
+                starved = not self.ended
+                break
+            m = header.n_samples
+            gap = self.next_index is not None and header.first_index != self.next_index
+            direct = m <= n - filled and not (gap and filled)
+            dest = out[filled : filled + m] if direct else self._spill_buffer(m)
+            if not self._receive_payload(header, dest):
+                continue
+            if gap:
+                self._gap(self.next_index, header.first_index)
+            if filled == 0:
+                first = header.first_index
+            self.counters.messages += 1
+            if direct:
+                filled += m
+                self.next_index = header.first_index + m
+            else:
+                self._cur, self.next_index = dest, header.first_index
+                if gap and filled:
                     break
-                header, samples = msg
-                if self.next_index is not None and header.first_index != self.next_index:
-                    self._gap(self.next_index, header.first_index)
-                    if filled:
-                        self._cur, self.next_index = samples, header.first_index
-                        break
-                if filled == 0:
-                    first = header.first_index
-                self._cur, self.next_index = samples, header.first_index
-            take = min(n - filled, self._cur.size)
-            out[filled : filled + take] = self._cur[:take]
-            self._cur = self._cur[take:]
-            self.next_index += take
-            filled += take
         if starved:
             self.counters.read_timeouts += 1
         self.counters.samples += filled
         return (first if first is not None else 0), out[:filled]
+
+    def _spill_buffer(self, m: int) -> np.ndarray:
+        """An internal buffer for a message that does not fit the caller's read (reused)."""
+        if self._spill.size < m:
+            self._spill = np.empty(m, np.complex64)
+        return self._spill[:m]
 
     def _gap(self, expected: int, got: int) -> None:
         self.counters.gaps += 1
@@ -283,17 +319,18 @@ class StreamIn:
         if self.on_gap is not None:
             self.on_gap(expected, got)
 
-    def _receive(self, deadline: float | None) -> tuple[StreamHeader, np.ndarray] | None:
-        """Next valid non-empty message, or None at the deadline / end of stream."""
+    def _receive_header(self, deadline: float | None) -> StreamHeader | None:
+        """Header of the next valid non-empty message (its payload still to come), or None at the
+        deadline / end of stream. Bad headers are counted and their messages drained."""
         sock = self._sock
         while True:
             wait_s = _IDLE_SLICE_S if deadline is None else min(_IDLE_SLICE_S, deadline - time.monotonic())
             wait_ms = max(0, int(wait_s * 1000))
-            if self._rcvtimeo_ms != wait_ms:  # a cached value: getsockopt through pyzmq costs ~10 µs
+            if self._rcvtimeo_ms != wait_ms:  # cached: pyzmq socket options cost microseconds
                 sock.setsockopt(_RCVTIMEO, wait_ms)
                 self._rcvtimeo_ms = wait_ms
             try:
-                frames = sock.recv_multipart()  # copying 64 KiB frames beats pyzmq's zero-copy Frames
+                n_bytes = sock.recv_into(self._head)
             except zmq.Again:
                 if self.on_idle is not None:
                     self.on_idle()
@@ -301,7 +338,9 @@ class StreamIn:
                     return None
                 continue
             try:
-                header, samples = unpack(frames)
+                if not sock.getsockopt(_RCVMORE):
+                    raise MalformedMessage("frames", "expected 2 frames (header, payload), got 1")
+                header = unpack_header(self._head_view[: min(n_bytes, len(self._head))])
                 if self.sample_rate_sps is not None and header.sample_rate_sps != self.sample_rate_sps:
                     raise MalformedMessage(
                         "rate",
@@ -310,15 +349,36 @@ class StreamIn:
             except MalformedMessage as err:
                 self._malformed(err)
                 continue
-            self.counters.messages += 1
             if header.flags & FLAG_END:
+                self._drain()
+                self.counters.messages += 1
                 self.ended = True
                 return None
             self.ended = False
-            if samples.size:
-                return header, samples
+            if header.n_samples:
+                return header
+            self._drain()  # an empty message: nothing to hand out
+
+    def _receive_payload(self, header: StreamHeader, dest: np.ndarray) -> bool:
+        """Receive the payload frame into ``dest`` (``n_samples`` long); False if malformed (counted)."""
+        sock = self._sock
+        n_bytes = sock.recv_into(dest)
+        try:
+            check_payload(header, n_bytes)
+            if sock.getsockopt(_RCVMORE):
+                raise MalformedMessage("frames", "more than 2 frames (header, payload)")
+        except MalformedMessage as err:
+            self._malformed(err)
+            return False
+        return True
+
+    def _drain(self) -> None:
+        """Discard the rest of the current multipart message."""
+        while self._sock.getsockopt(_RCVMORE):
+            self._sock.recv_into(self._discard)
 
     def _malformed(self, err: MalformedMessage) -> None:
+        self._drain()
         count = self.counters.malformed.get(err.kind, 0)
         self.counters.malformed[err.kind] = count + 1
         if count == 0:

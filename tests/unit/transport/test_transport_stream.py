@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import zmq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from skycall.transport.protocol import StreamHeader, pack
 from skycall.transport.stream import RawTap, StreamIn, StreamOut
@@ -124,3 +126,39 @@ def test_raw_tap_publishes_bare_complex64(ctx):
     assert np.array_equal(np.frombuffer(sub.recv(), np.complex64), x)
     sub.close()
     tap.close()
+
+
+_frame = st.one_of(
+    st.binary(max_size=64),
+    st.builds(
+        lambda n, first, rate, flags, cut: pack(
+            StreamHeader(first, rate, 1e9, flags=flags), np.ones(n, np.complex64)
+        )[0][: 36 - cut],
+        st.integers(0, 20),
+        st.integers(0, 2**64 - 1),
+        st.sampled_from([240e3, 1e6, float("nan"), -1.0]),
+        st.integers(0, 255),
+        st.integers(0, 2),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(_frame, min_size=1, max_size=4), min_size=1, max_size=8))
+def test_fuzzed_messages_never_crash_a_receiver_and_it_stays_in_sync(ctx, messages):
+    raw = ctx.socket(zmq.PUSH)
+    port = raw.bind_to_random_port("tcp://127.0.0.1")
+    inp = StreamIn(ctx, f"tcp://127.0.0.1:{port}", sample_rate_sps=240e3)
+    for frames in messages:
+        raw.send_multipart(frames)
+    good = np.arange(5, dtype=np.complex64)
+    raw.send_multipart(pack(StreamHeader(10**6, 240e3, 1e9), good))
+    first = None
+    for _ in range(2000):  # bounded: whatever the junk held, the good message must come out last
+        first, y = inp.read(1, timeout_s=5)
+        if first == 10**6:
+            break
+    assert first == 10**6 and y[0] == good[0]
+    assert np.array_equal(inp.read(4, timeout_s=5)[1], good[1:])
+    raw.close()
+    inp.close()
