@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, forward)
     try:
+        if sup.wait_running():
+            names = ", ".join(sup.procs)
+            print(f"running {names}; endpoints in {sup.out_dir / 'endpoints.json'}; Ctrl-C stops", flush=True)
         sup.wait()
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -171,6 +171,18 @@ class Supervisor:
         with self._cond:
             return self._cond.wait_for(lambda: self.registrations.get(name, 0) >= generation, timeout_s)
 
+    def wait_running(self, timeout_s: float = 60.0) -> bool:
+        """Wait until every process has registered, or one has exited, or the timeout; True if all run."""
+        names = list(self.procs)
+
+        def settled() -> bool:
+            registered = all(self.registrations.get(n, 0) >= 1 for n in names)
+            return registered or any(self.procs[n].poll() is not None for n in names)
+
+        with self._cond:
+            self._cond.wait_for(settled, timeout_s)
+            return all(self.registrations.get(n, 0) >= 1 for n in names)
+
     def wait_event(self, predicate, timeout_s: float = 30.0) -> dict | None:
         """Wait for a telemetry event matching ``predicate(event)``; return it (None on timeout)."""
         with self._cond:

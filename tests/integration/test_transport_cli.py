@@ -1,6 +1,7 @@
 """`skycall run`: validation first, telemetry and exit codes collected, Ctrl-C forwarded to children."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -64,3 +65,23 @@ def test_node_outside_a_run_says_how_to_start_it(monkeypatch):
     monkeypatch.delenv("SKYCALL_PROC", raising=False)
     with pytest.raises(SkycallError, match="skycall run"):
         Node.from_env()
+
+
+def test_ctrl_c_on_skycall_run_reaches_every_process(tmp_path):
+    flow = _flowgraph(tmp_path, realtime=True, duration_s=60.0)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "skycall.cli", "run", str(flow), "--out", str(out), "--logs"]
+    cmd += ["--entry", f"gs={PEER}", "--entry", f"hs={PEER}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("running gs, hs")  # blocks until both registered
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    for name in (
+        "gs",
+        "hs",
+    ):  # each child caught the forwarded SIGINT (in its loop: 0, still setting up: 130)
+        assert f"{name}: exit 0" in stdout or f"{name}: exit 130" in stdout, stdout
