@@ -11,7 +11,7 @@ the small stream buffers always hold a chunk, so there is no deadlock). Real-tim
 StreamOut paces at the sample rate. When the sender is absent (not started, killed) a read
 gives up after ``read_timeout_s`` and returns the air's noise for the missing span: counted in
 ``missing_samples``, logged once per outage and sent as a ``rx_missing`` telemetry event, so
-the process keeps running. A jump in the sender's index (sender restarted) is counted in
+the process keeps running; until the sender returns, reads only poll for it (``STARVING_POLL_S``). A jump in the sender's index (sender restarted) is counted in
 ``gaps`` and sent as ``rx_gap`` so a receiver can re-acquire. Without a link into ``rx`` a read
 returns noise only; without a link out of ``tx`` written samples go nowhere (like an antenna).
 """
@@ -27,6 +27,7 @@ from skycall.radio.base import RadioConfig, RadioCounters
 log = logging.getLogger(__name__)
 
 AIR_RNG_PURPOSE = 1  # Node.rng purpose of the air noise
+STARVING_POLL_S = 0.02  # while the sender is known to be gone, only poll for its return
 
 
 class LoopbackRadio:
@@ -99,6 +100,8 @@ class LoopbackRadio:
         filled = 0
         if self._rx is not None:
             timeout = self.read_timeout_s if timeout_s is None else timeout_s
+            if self._starving:
+                timeout = min(timeout, STARVING_POLL_S)
             while filled < n:
                 _, got = self._rx.read(n - filled, timeout)
                 x[filled : filled + got.size] = got
