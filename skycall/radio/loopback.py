@@ -12,8 +12,9 @@ StreamOut paces at the sample rate. When the sender is absent (not started, kill
 gives up after ``read_timeout_s`` and returns the air's noise for the missing span: counted in
 ``missing_samples``, logged once per outage and sent as a ``rx_missing`` telemetry event, so
 the process keeps running; until the sender returns, reads only poll for it
-(``STARVING_POLL_S``). A jump in the sender's index (sender restarted) is counted in ``gaps`` and sent as ``rx_gap`` so a receiver can re-acquire. Without a link into ``rx`` a read
-returns noise only; without a link out of ``tx`` written samples go nowhere (like an antenna).
+(``STARVING_POLL_S``). A jump in the sender's index (sender restarted) is counted in ``gaps``
+and sent as ``rx_gap`` so a receiver can re-acquire. Without a link into ``rx`` a read returns
+noise only; without a link out of ``tx`` written samples go nowhere (like an antenna).
 """
 
 import logging
