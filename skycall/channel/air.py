@@ -87,6 +87,7 @@ class AirModel:
         self._delay = self._make_delay(eps) if eps else None
         self._noise_block = -1
         self._noise = np.zeros(_NOISE_BLOCK, np.complex64)
+        self.copy().process(np.zeros(8, np.complex64), 0)  # JIT-compile/load kernels now, not mid-stream
 
     def _make_delay(self, eps: float):
         from skycall.dsp.farrow import FarrowDelay  # the DSP engineer's streaming interpolator

@@ -9,12 +9,13 @@ returns ``(first_index, samples)`` with *exactly* n samples on the receiver's ow
 Fast mode: lossless, lock-step by sample count (each side writes chunk k, then reads chunk k;
 the small stream buffers always hold a chunk, so there is no deadlock). Real-time mode: the
 StreamOut paces at the sample rate. When the sender is absent (not started, killed) a read
-gives up after ``read_timeout_s`` and returns the air's noise for the missing span: counted in
-``missing_samples``, logged once per outage and sent as a ``rx_missing`` telemetry event, so
-the process keeps running; until the sender returns, reads only poll for it
-(``STARVING_POLL_S``). A jump in the sender's index (sender restarted) is counted in ``gaps``
-and sent as ``rx_gap`` so a receiver can re-acquire. Without a link into ``rx`` a read returns
-noise only; without a link out of ``tx`` written samples go nowhere (like an antenna).
+gives up after ``read_timeout_s`` (default: the node's ``stream_timeout_s``) and returns the
+air's noise for the missing span: counted in ``missing_samples``, logged once per outage and
+sent as a ``rx_missing`` telemetry event, so the process keeps running; until the sender
+returns, reads only poll for it (``STARVING_POLL_S``). A jump in the sender's index (sender
+restarted) is counted in ``gaps`` and sent as ``rx_gap`` so a receiver can re-acquire. Without
+a link into ``rx`` a read returns noise only; without a link out of ``tx`` written samples go
+nowhere (like an antenna).
 """
 
 import logging
@@ -39,9 +40,7 @@ class LoopbackRadio:
         self.counters = RadioCounters()
         self.missing_samples = 0
         self.gaps = 0
-        self.read_timeout_s = (
-            read_timeout_s if read_timeout_s is not None else (1.0 if node.realtime else 10.0)
-        )
+        self.read_timeout_s = read_timeout_s if read_timeout_s is not None else node.stream_timeout_s
         self._raw_tap_wanted = raw_tap
         self.config = RadioConfig(
             rx_freq_hz=node.proc.rx_freq,

@@ -2,16 +2,18 @@
 
 ``Node.from_env()`` reads what the supervisor passes in the environment:
 
-=====================  =====================================================
-``SKYCALL_PROC``       this process's name (a ``[[process]]`` of the flowgraph)
-``SKYCALL_FLOWGRAPH``  path of the flowgraph TOML
-``SKYCALL_OUT``        output directory of the run
-``SKYCALL_DIRECTORY``  REP endpoint of the supervisor's directory (optional)
-``SKYCALL_ANNOUNCE``   PUB endpoint of the directory's announcements (optional)
-``SKYCALL_TELEMETRY``  SUB endpoint of the telemetry collector (optional)
-``SKYCALL_REALTIME``   ``1``/``0``: override the flowgraph's ``realtime``
-``SKYCALL_DURATION_S`` override the flowgraph's ``duration_s``
-=====================  =====================================================
+============================  ==============================================================
+``SKYCALL_PROC``              this process's name (a ``[[process]]`` of the flowgraph)
+``SKYCALL_FLOWGRAPH``         path of the flowgraph TOML
+``SKYCALL_OUT``               output directory of the run
+``SKYCALL_DIRECTORY``         REP endpoint of the supervisor's directory (optional)
+``SKYCALL_ANNOUNCE``          PUB endpoint of the directory's announcements (optional)
+``SKYCALL_TELEMETRY``         SUB endpoint of the telemetry collector (optional)
+``SKYCALL_REALTIME``          ``1``/``0``: override the flowgraph's ``realtime``
+``SKYCALL_DURATION_S``        override the flowgraph's ``duration_s``
+``SKYCALL_STREAM_TIMEOUT_S``  how long a stream waits for its peer before reporting it absent
+                              (default 10 s fast, 1 s real time; raise it on a loaded machine)
+============================  ==============================================================
 
 Every socket binds ``tcp://127.0.0.1:0`` and its resolved endpoint is registered with the
 directory under its port name (``tx``, ``tx.raw``, ``telemetry``, ``control``). ``stream_in("rx")``
@@ -73,6 +75,7 @@ class Node:
         realtime: bool | None = None,
         duration_s: float | None = None,
         peer_timeout_s: float = 60.0,
+        stream_timeout_s: float | None = None,
         ctx: zmq.Context | None = None,
     ):
         self.flow = flowgraph if isinstance(flowgraph, Flowgraph) else load_flowgraph(flowgraph)
@@ -91,6 +94,9 @@ class Node:
         self.realtime = self.flow.realtime if realtime is None else bool(realtime)
         self.duration_s = self.flow.duration_s if duration_s is None else float(duration_s)
         self.peer_timeout_s = peer_timeout_s
+        self.stream_timeout_s = (
+            (1.0 if self.realtime else 10.0) if stream_timeout_s is None else stream_timeout_s
+        )
         self.ctx = ctx or zmq.Context.instance()
         self.endpoints: dict[str, str] = {}
         self._peers: dict[str, dict] = {}  # proc -> endpoints, kept current from announcements
@@ -117,12 +123,14 @@ class Node:
             )
         rt = env.get("SKYCALL_REALTIME")
         dur = env.get("SKYCALL_DURATION_S")
+        stream_timeout = env.get("SKYCALL_STREAM_TIMEOUT_S")
         kwargs = {
             "directory": env.get("SKYCALL_DIRECTORY") or None,
             "announce": env.get("SKYCALL_ANNOUNCE") or None,
             "telemetry": env.get("SKYCALL_TELEMETRY") or None,
             "realtime": None if rt in (None, "") else rt == "1",
             "duration_s": None if dur in (None, "") else float(dur),
+            "stream_timeout_s": None if stream_timeout in (None, "") else float(stream_timeout),
             **overrides,
         }
         return cls(env["SKYCALL_PROC"], env["SKYCALL_FLOWGRAPH"], env.get("SKYCALL_OUT", "out"), **kwargs)
@@ -197,7 +205,7 @@ class Node:
     ) -> StreamOut:
         """A bound, registered StreamOut (defaults: the process's sample rate and tx frequency)."""
         kw.setdefault("realtime", self.realtime)
-        kw.setdefault("send_timeout_s", 1.0 if self.realtime else 5.0)
+        kw.setdefault("send_timeout_s", self.stream_timeout_s)
         stream = StreamOut(
             self.ctx,
             sample_rate_sps=sample_rate_sps or self.proc.sample_rate_sps,

@@ -52,6 +52,7 @@ def _flowgraph(
 
 def _run(flow, out, chunks, realtime=None, timeout_s=120):
     env = {f"PEER_CHUNK_{name.upper()}": str(c) for name, c in chunks.items()}
+    env["SKYCALL_STREAM_TIMEOUT_S"] = "20"  # paced, but tolerant of a loaded machine's stalls
     sup = Supervisor(
         flow, out, entries={"gs": PEER, "hs": PEER}, realtime=realtime, capture_logs=True, env=env
     )
