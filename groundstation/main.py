@@ -5,16 +5,13 @@ Per 40 ms slot: ``dl = satellite.transmit(slot)`` → radio transmit; radio rece
 :class:`~groundstation.satellite.Satellite`; this module only does I/O and bookkeeping.
 """
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 from groundstation.build import build_satellite, pass_record, scenario_info
 from skycall.call.build import load_call_speech
-from skycall.call.process import RateAdapter, SlotHarness, start_radio
-from skycall.errors import SkycallError
-from skycall.log import setup_logging
+from skycall.call.process import RateAdapter, SlotHarness, process_main, start_radio
 
 log = logging.getLogger("groundstation")
 
@@ -50,20 +47,7 @@ def run(node) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="groundstation", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="count", default=1)
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose, "groundstation")
-    from skycall.runner.node import Node
-
-    try:
-        node = Node.from_env()
-        return run(node)
-    except SkycallError as err:
-        log.error("%s", err)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return process_main("groundstation", run, argv, __doc__)
 
 
 if __name__ == "__main__":

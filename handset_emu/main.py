@@ -5,17 +5,14 @@ handset's radio is receive-only). The receiver profile, numba FOC tracking, call
 voice run in :class:`~handset_emu.phone.Phone`; this module only does I/O and bookkeeping.
 """
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 from handset_emu.build import build_phone
 from skycall.call.build import load_call_speech
-from skycall.call.process import RateAdapter, SlotHarness, start_radio
+from skycall.call.process import RateAdapter, SlotHarness, process_main, start_radio
 from skycall.call.record import snapshot_extra
-from skycall.errors import SkycallError
-from skycall.log import setup_logging
 
 log = logging.getLogger("handset")
 
@@ -49,20 +46,7 @@ def run(node) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="handset-emu", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="count", default=1)
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose, "handset")
-    from skycall.runner.node import Node
-
-    try:
-        node = Node.from_env()
-        return run(node)
-    except SkycallError as err:
-        log.error("%s", err)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return process_main("handset", run, argv, __doc__)
 
 
 if __name__ == "__main__":

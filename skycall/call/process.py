@@ -5,6 +5,7 @@ publish call-state events and a periodic receiver status on telemetry; at the en
 side's record for the report. The radio I/O itself stays in each main.
 """
 
+import argparse
 import logging
 from fractions import Fraction
 
@@ -131,3 +132,22 @@ class RateAdapter:
 
     def radio_samples(self, baseband_samples: int) -> int:
         return int(baseband_samples * self.ratio)
+
+
+def process_main(name: str, run, argv: list[str] | None, doc: str) -> int:
+    """Entry point of a flowgraph process: logging, the Node from the environment, one-line errors."""
+    from skycall.errors import SkycallError
+    from skycall.log import setup_logging
+    from skycall.runner.node import Node
+
+    parser = argparse.ArgumentParser(prog=name, description=doc.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=1)
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, name)
+    try:
+        return run(Node.from_env())
+    except SkycallError as err:
+        logging.getLogger(name).error("%s", err)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -106,6 +106,16 @@ class _Side:
         self.dial_frame = None
         self._set(frame_no, next_state, cause=cause.name)
 
+    def dial(self, frame_no: int, call_id: int) -> bool:
+        """Place a call (send SETUP until answered); False, logged, when the side's ``can_dial`` is false."""
+        if not self.can_dial:
+            self.events.append({"t": "dial_refused", "side": self.name, "frame": frame_no, "state": self.state})
+            return False
+        self.call_id, self.dial_frame = call_id, frame_no
+        self._set(frame_no, "dialing", call_id=call_id)
+        self._request(frame_no, MsgType.SETUP)
+        return True
+
     def hangup(self, frame_no: int, cause: Cause = Cause.NORMAL) -> None:
         """Start releasing the current call (no-op outside a call)."""
         if self.state in ("connected", "dialing"):
@@ -181,16 +191,6 @@ class HandsetSession(_Side):
         """Registered, not in a call, and able to transmit."""
         return self.state == "idle" and not self.dl_only
 
-    def dial(self, frame_no: int, call_id: int) -> bool:
-        """Place a call (handset-originated); False when not registered or in downlink-only mode."""
-        if not self.can_dial:
-            self.events.append({"t": "dial_refused", "side": self.name, "frame": frame_no, "state": self.state})
-            return False
-        self.call_id, self.dial_frame = call_id, frame_no
-        self._set(frame_no, "dialing", call_id=call_id)
-        self._request(frame_no, MsgType.SETUP)
-        return True
-
     def on_frame(self, frame_no: int, rx) -> None:
         """Digest one received downlink frame (``rx`` has type, seq, call_id, payload, crc_ok)."""
         if not rx.crc_ok:
@@ -263,16 +263,6 @@ class NetworkSession(_Side):
     def can_dial(self) -> bool:
         """A registered handset (or, downlink-only, any camped one) and no call in progress."""
         return self.state == "registered" or (self.dl_only and self.state == "idle")
-
-    def dial(self, frame_no: int, call_id: int) -> bool:
-        """Page the handset (network-originated call); in dl_only mode no registration is needed."""
-        if not self.can_dial:
-            self.events.append({"t": "dial_refused", "side": self.name, "frame": frame_no, "state": self.state})
-            return False
-        self.call_id, self.dial_frame = call_id, frame_no
-        self._set(frame_no, "dialing", call_id=call_id)
-        self._request(frame_no, MsgType.SETUP)
-        return True
 
     def on_frame(self, frame_no: int, rx) -> None:
         """Digest one received uplink frame."""
