@@ -1,6 +1,7 @@
 """Decision-directed QPSK carrier loop with phase, frequency and frequency-rate integrators (1 update/symbol).
 
-For each input symbol z: r = z·e^{-jθ}; decision d = (sgn Re r + j sgn Im r)/√2; v = r·d*;
+For each input symbol z: r = z·e^{-jθ}; decision d = (sgn Re r + j sgn Im r)/√2, or the known symbol
+where one is given (data-aided on the unique words); v = r·d*;
 phase error e_p = Im(v)/A ≈ sin(θ_err), with A the running mean amplitude ((|Re r| + |Im r|)/√2).
 Loop (per symbol, T = 1/symbol_rate):
 
@@ -27,8 +28,9 @@ _RENORM = 16
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def carrier_track_kernel(coeffs, x, state, out):
-    """coeffs: float64 [c1, c2, c3, amp_alpha]; x, out: complex64 (N,); state: float64 (STATE_SIZE,) updated.
+def carrier_track_kernel(coeffs, x, ref, state, out):
+    """coeffs: float64 [c1, c2, c3, amp_alpha]; x, ref, out: complex64 (N,); state: float64 (STATE_SIZE,)
+    updated. ref[n] ≠ 0 is a known symbol (data-aided: it replaces the decision), 0 means decide.
 
     Latency-trimmed: the phase error uses 1/A from the previous symbol (A is updated in parallel and
     1/A follows it by one Newton step), and the phasor is renormalised every ``_RENORM`` symbols (the
@@ -52,7 +54,12 @@ def carrier_track_kernel(coeffs, x, state, out):
         rre = zre * pre + zim * pim
         rim = zim * pre - zre * pim
         out[n] = complex(rre, rim)
-        vim = rim * math.copysign(k, rre) - rre * math.copysign(k, rim)
+        dre = ref[n].real
+        dim = ref[n].imag
+        if dre == 0.0 and dim == 0.0:
+            dre = math.copysign(k, rre)
+            dim = math.copysign(k, rim)
+        vim = rim * dre - rre * dim
         e_p = vim * inv_amp
         amp += a_amp * ((abs(rre) + abs(rim)) * k - amp)
         inv_amp = inv_amp * (2.0 - amp * inv_amp)
@@ -145,10 +152,15 @@ class CarrierTracker:
         self._state[_OMEGA] -= 2 * np.pi * freq_hz / self.symbol_rate_sps
         self._state[_ALPHA] -= 2 * np.pi * rate_hz_s / self.symbol_rate_sps**2
 
-    def process(self, x: np.ndarray) -> np.ndarray:
+    def process(self, x: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
+        """Track ``x``; ``ref`` (same length, optional) holds known unit-energy symbols where nonzero
+        (e.g. a unique word): there the loop is data-aided instead of decision-directed."""
         x = np.ascontiguousarray(x, dtype=np.complex64)
+        ref = np.zeros_like(x) if ref is None else np.ascontiguousarray(ref, dtype=np.complex64)
+        if ref.shape != x.shape:
+            raise ValueError(f"ref must have the shape of x {x.shape}, got {ref.shape}")
         out = np.empty_like(x)
-        carrier_track_kernel(self._coeffs, x, self._state, out)
+        carrier_track_kernel(self._coeffs, x, ref, self._state, out)
         return out
 
     def copy(self) -> "CarrierTracker":

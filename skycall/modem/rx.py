@@ -102,6 +102,31 @@ class _Tracker:
         self.sym = np.zeros(0, dtype=np.complex64)  # carrier-tracked symbols not yet framed
         self.pos = np.zeros(0)  # their strobe positions (matched-filter output index)
         self.power_set = False
+        self.n_carrier = 0  # symbols through the carrier loop since the first UW
+        self.uw_next = 0  # carrier index of the next UW start (data-aided tracking there)
+        self.uw_ref = self.uw_ref_base = wf.uw  # the UW as the loop sees it: uw·j^quadrant
+
+    def set_quadrant(self, quadrant: int) -> None:
+        """Phase quadrant in which the loop now holds the signal (from the frame's UW)."""
+        self.uw_ref = (self.uw_ref_base * np.complex64(1j**quadrant)).astype(np.complex64)
+
+    def shift_uw(self, symbols: int) -> None:
+        """The frame logic found the UW ``symbols`` later than predicted (timing slip)."""
+        self.uw_next += symbols
+
+    def _reference(self, n: int, n_uw: int, spf: int) -> np.ndarray:
+        """Known symbols for the next ``n`` carrier inputs: the UW where one is due, else 0."""
+        ref = np.zeros(n, dtype=np.complex64)
+        first, end = self.n_carrier, self.n_carrier + n
+        while self.uw_next < end:
+            lo, hi = max(self.uw_next, first), min(self.uw_next + n_uw, end)
+            if hi > lo:
+                ref[lo - first : hi - first] = self.uw_ref[lo - self.uw_next : hi - self.uw_next]
+            if self.uw_next + n_uw > end:
+                break
+            self.uw_next += spf
+        self.n_carrier = end
+        return ref
 
     def copy(self) -> "_Tracker":
         other = _Tracker.__new__(_Tracker)
@@ -127,17 +152,18 @@ class _Tracker:
             if self.raw.size < _PRE_SYMBOLS + rx.waveform.uw_symbols + 2:
                 return
             z, p = self._start_carrier(rx)
+        ref = self._reference(z.size, rx.waveform.uw_symbols, rx.waveform.symbols_per_frame)
         if self.pending is None:
-            tracked = self.carrier.process(z)
+            tracked = self.carrier.process(z, ref)
         else:
             # the mixer's retune reaches the loop with the filters' delay: split at the first symbol
             # whose matched-filter position lies after the retune sample
             n_h, f, r = self.pending
             split = int(np.searchsorted(p, n_h / rx.d2 + self.sym_offset))
-            tracked = self.carrier.process(z[:split])
+            tracked = self.carrier.process(z[:split], ref[:split])
             if split < z.size:
                 self.carrier.remove(f, r)
-                tracked = np.concatenate([tracked, self.carrier.process(z[split:])])
+                tracked = np.concatenate([tracked, self.carrier.process(z[split:], ref[split:])])
                 self.pending = None
         self.sym = np.concatenate([self.sym, tracked])
         self.pos = np.concatenate([self.pos, p])
@@ -377,6 +403,7 @@ class Receiver:
         s_best = max(cands, key=lambda s: abs(corrs[s]))
         if abs(corrs[s_best]) > 1.2 * abs(corrs[0]):
             k0 += s_best
+            tr.shift_uw(s_best)
         corr = np.vdot(u, tr.sym[k0 : k0 + n_uw])
         z = tr.sym[k0 : k0 + spf]
         rho = abs(corr) ** 2 / max(float(np.vdot(z[:n_uw], z[:n_uw]).real), 1e-30)
@@ -388,6 +415,7 @@ class Receiver:
             if self._quadrant is not None and quadrant != self._quadrant:
                 self.counters.cycle_slips += 1
             self._quadrant = quadrant
+            tr.set_quadrant(quadrant)
             self._locked = True
         else:
             self.counters.uw_misses += 1

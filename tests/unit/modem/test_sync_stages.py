@@ -151,3 +151,18 @@ def test_refine_measures_frequency_and_rate_from_three_uws():
     assert rate == pytest.approx(r, abs=15.0)
     assert n_ref == pytest.approx(first + WF.samples_per_frame + (WF.uw_symbols - 1) * WF.sps / 2, abs=1.0)
     assert f_ref == pytest.approx(f0 + r * n_ref / fs, abs=1.0)
+
+
+def test_carrier_loop_is_data_aided_where_symbols_are_known():
+    """Start 1.1 rad off: decisions pull the loop into the wrong quadrant (ambiguity π/2), known symbols
+    pull it onto the true phase (the UW resolves the ambiguity inside the loop)."""
+    d = _qpsk(3000, 10)
+    z = (d * np.exp(1j * 1.1)).astype(np.complex64)
+    dd = CarrierTracker(RS, 30.0, 8.0).process(z)
+    da = CarrierTracker(RS, 30.0, 8.0).process(z, ref=d.astype(np.complex64))
+    err_dd = np.angle(np.mean(dd[-500:] * np.conj(d[-500:])))
+    err_da = np.angle(np.mean(da[-500:] * np.conj(d[-500:])))
+    assert abs(err_da) < 0.02
+    assert abs(abs(err_dd) - np.pi / 2) < 0.02
+    with pytest.raises(ValueError, match="shape"):
+        CarrierTracker(RS, 30.0, 8.0).process(z, ref=d[:10].astype(np.complex64))
