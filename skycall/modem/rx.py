@@ -13,7 +13,9 @@ frequency discriminator over whole frames, see :meth:`Acquirer.refine`), so a 60
 is known before the first symbol is tracked. Tracking restarts at the first UW from the history.
 
 Tracking: the chirp NCO removes the frequency line; the symbol-rate loop (:mod:`carrier`) tracks the
-remaining phase, frequency and rate (third order: no steady-state error on a ramp). At each block
+remaining phase, frequency and rate (third order: no steady-state error on a ramp), decision-directed
+on data symbols and data-aided on every frame's UW (its position predicted from the last UW, its
+phase quadrant from the frame logic), which keeps it slip-free down to Es/N0 ≈ 1.6 dB. At each block
 boundary the loop's frequency and rate are handed to the NCO; the loop drops them exactly when the
 retuned samples reach it through the filters, so hand-offs leave no phase transient.
 
