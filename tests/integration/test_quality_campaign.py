@@ -45,3 +45,39 @@ max_mouth_to_ear_ms = 1.0
         assert next(csv.DictReader(fh))["call"] == row["call"]
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 5  # every plot embedded: the page stands alone
+
+
+def test_report_renders_in_a_headless_browser(tmp_path):
+    """Debian chromium (optional) screenshots report.html: every embedded plot must decode and show."""
+    import shutil
+
+    import pytest
+
+    from skycall.quality.report import write_html
+
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    import dataclasses
+
+    from skycall.call.inprocess import run_call_inprocess
+    from skycall.config.flowgraph import load_flowgraph
+
+    flow = load_flowgraph(ROOT / "flowgraphs" / "loopback_call.toml")
+    flow = dataclasses.replace(flow, duration_s=5.0, call=dataclasses.replace(flow.call, hold_s=3.0))
+    s = run_call_inprocess(flow, tmp_path / "call")
+    row = {"scenario": "s", "call": "c", "call_offset_s": -100.0, "precompensation": True, "elevation_deg": 40.0,
+           "esn0_db_min": 10.0, "passed": True, "dir": str(tmp_path / "call"),
+           **{f"dl_{k}": v for k, v in s["dl"].items()}}
+    page = write_html([row], tmp_path)
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3600",
+                    f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(shot)[..., :3]
+    drawn_rows = (img.mean(axis=2) < 0.5).any(axis=1).sum()  # rows with axes, curves or text on them
+    # the five plots are ~1400 such rows at this width; headings + table alone (broken images) are ~250
+    assert drawn_rows > 1000, drawn_rows
