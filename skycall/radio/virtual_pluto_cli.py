@@ -10,29 +10,17 @@ from skycall.rng import make_rng
 
 def add_arguments(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default loopback)")
-    parser.add_argument(
-        "--port", type=int, default=IIOD_PORT, help=f"iiod port (default {IIOD_PORT}; 0 = any)"
-    )
+    parser.add_argument("--port", type=int, default=IIOD_PORT, help=f"iiod port (default {IIOD_PORT}; 0 = any)")
     parser.add_argument("--serial", default="", help="hw_serial to report (default: virtual-<port>)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the receiver noise")
-    parser.add_argument(
-        "--noise-floor-dbfs", type=float, default=-200.0, help="receiver noise (≤ -200: none)"
-    )
+    parser.add_argument("--noise-floor-dbfs", type=float, default=-200.0, help="receiver noise (≤ -200: none)")
     parser.add_argument("--lo-offset-ppm", type=float, default=0.0, help="crystal error of this Pluto (ppm)")
     parser.add_argument("--delay-samples", type=int, default=64, help="transmit-to-receive latency (samples)")
-    parser.add_argument(
-        "--path-loss-db", type=float, default=30.0, help="bench attenuation between the ports"
-    )
-    parser.add_argument(
-        "--air-endpoint", default="", help="ZMQ endpoint serving this Pluto's transmit stream"
-    )
+    parser.add_argument("--path-loss-db", type=float, default=30.0, help="bench attenuation between the ports")
+    parser.add_argument("--air-endpoint", default="", help="ZMQ endpoint serving this Pluto's transmit stream")
     peer = parser.add_mutually_exclusive_group()
-    peer.add_argument(
-        "--peer", metavar="HOST:PORT", help="the other virtual Pluto's --air-endpoint host:port"
-    )
-    peer.add_argument(
-        "--peer-endpoint", metavar="ENDPOINT", help="same as --peer, as a ZMQ endpoint (tcp://…)"
-    )
+    peer.add_argument("--peer", metavar="HOST:PORT", help="the other virtual Pluto's --air-endpoint host:port")
+    peer.add_argument("--peer-endpoint", metavar="ENDPOINT", help="same as --peer, as a ZMQ endpoint (tcp://…)")
 
 
 def build(args) -> tuple[IiodServer, PeerLink | None]:

@@ -37,6 +37,7 @@ class Device:
 RX_FORMAT = "le:S12/16>>0"
 TX_FORMAT = "le:S16/16>>0"
 PHY, RXADC, TXDAC = "ad9361-phy", "cf-ad9361-lpc", "cf-ad9361-dds-core-lpc"
+PACING_ATTR = "skycall,paced_by"
 
 _LO_ATTRS = {
     "frequency": "",
@@ -108,6 +109,7 @@ def pluto_devices(serial: str) -> tuple[dict[str, str], list[Device]]:
         "ad9361-phy,xo_correction": "40000000",
         "ad9361-phy,model": "ad9363a",
         "local,kernel": "5.15.0-skycall-virtual",
+        PACING_ATTR: "sample_index",  # no DMA clock: streams advance when the peer moves samples
     }
     phy = Device(
         "iio:device0",
@@ -207,9 +209,7 @@ def context_xml(context_attrs: dict[str, str], devices: list[Device]) -> str:
         '<context name="local" version-major="0" version-minor="24" version-git="skycall" '
         'description="skycall virtual PlutoSDR" >',
     ]
-    parts += [
-        f"<context-attribute name={quoteattr(k)} value={quoteattr(v)} />" for k, v in context_attrs.items()
-    ]
+    parts += [f"<context-attribute name={quoteattr(k)} value={quoteattr(v)} />" for k, v in context_attrs.items()]
     for dev in devices:
         parts.append(f"<device id={quoteattr(dev.id)} name={quoteattr(dev.name)} >")
         parts += [_channel_xml(chn) for chn in dev.channels]

@@ -101,9 +101,10 @@ class VirtualPluto:
     air : object with ``process(x, first_index) -> ndarray`` or None
         Applied to the received baseband (receive full scale = 1.0) before quantisation; ``None`` is an
         ideal cable.
-    lockstep_timeout_s : float
-        How long a receiver waits for an open non-cyclic transmit stream to deliver samples before it
-        pads with zeros (counted in ``tx_underflow_samples``).
+
+    A receive request of ``n`` samples waits up to ``wait_s`` (the iiod connection's timeout) for an
+    open non-cyclic transmit stream to deliver them, then pads with zeros (counted in
+    ``tx_underflow_samples``).
     """
 
     def __init__(
@@ -113,7 +114,6 @@ class VirtualPluto:
         delay_samples: int = 64,
         path_loss_db: float = 30.0,
         air=None,
-        lockstep_timeout_s: float = 0.5,
     ):
         if delay_samples < 0:
             raise ValueError(f"delay_samples must be >= 0, got {delay_samples}")
@@ -121,7 +121,6 @@ class VirtualPluto:
         self.crystal_hz = REF_CLOCK_HZ * (1.0 + lo_offset_ppm * 1e-6)
         self.path_loss_db = float(path_loss_db)
         self.air = air
-        self.lockstep_timeout_s = float(lockstep_timeout_s)
         self.context_attrs, self.devices = pluto_devices(serial)
         self._attrs: dict[tuple, str] = {}
         for dev in self.devices:
@@ -135,6 +134,7 @@ class VirtualPluto:
         self._update_path_rates()
         self._cond = threading.Condition()
         self._tx_queue = SampleQueue()
+        self.delay_samples = int(delay_samples)
         self._tx_queue.push(np.zeros(delay_samples, np.complex64))
         self._tx_cyclic: np.ndarray | None = None
         self._tx_cyclic_pos = 0
@@ -143,7 +143,9 @@ class VirtualPluto:
         self._rx_index = 0
         self._rx_phase_cycles = 0.0
         self.tx_underflow_samples = 0
-        self.source: Callable[[int], tuple[np.ndarray, float]] = self.take_tx
+        self._tx_unheard = False
+        self.source: Callable[[int, float], tuple[np.ndarray, float]] = self.take_tx
+        self.on_rx_close: Callable[[], None] = self.unheard
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -157,9 +159,7 @@ class VirtualPluto:
                 return dev
         raise IioError(errno.ENODEV, f"no device {dev_id_or_name}")
 
-    def read_attr(
-        self, dev: str, attr: str, chan: str | None = None, output: bool = False, kind: str = "dev"
-    ) -> str:
+    def read_attr(self, dev: str, attr: str, chan: str | None = None, output: bool = False, kind: str = "dev") -> str:
         """Value of a channel attribute (``chan`` set) or of a ``dev``/``debug``/``buffer`` attribute."""
         key = self._key(dev, attr, chan, output, kind)
         with self._cond:
@@ -332,23 +332,42 @@ class VirtualPluto:
             self._tx_cyclic = None
             self._cond.notify_all()
 
+    def unheard(self) -> None:
+        """The receiver of this transmit stream closed: until it pulls again, transmit into the void."""
+        with self._cond:
+            self._tx_unheard = True
+            self._tx_queue.clear()
+            self._tx_queue.push(np.zeros(self.delay_samples, np.complex64))
+            self._cond.notify_all()
+
+    def close_rx(self) -> None:
+        """This device's receive buffer closed: tell whoever transmits to it (see :attr:`on_rx_close`)."""
+        self.on_rx_close()
+
     def write_tx(self, iq: np.ndarray, cyclic: bool, timeout_s: float, max_queued: int) -> None:
-        """Queue transmit integers ``iq`` (int16, shape (n, 2)); block while ``max_queued`` are waiting."""
-        x = ((iq[:, 0].astype(np.float32) + 1j * iq[:, 1].astype(np.float32)) / TX_FULL_SCALE).astype(
-            np.complex64
-        )
+        """Queue transmit integers ``iq`` (int16, shape (n, 2)); block while ``max_queued`` are waiting.
+
+        Once the receiver of this stream has closed (:meth:`unheard`) the samples are dropped.
+        """
+        x = ((iq[:, 0].astype(np.float32) + 1j * iq[:, 1].astype(np.float32)) / TX_FULL_SCALE).astype(np.complex64)
         with self._cond:
             if cyclic:
                 self._tx_cyclic, self._tx_cyclic_pos = x, 0
                 return
-            if not self._cond.wait_for(lambda: self._closed or self._tx_queue.size < max_queued, timeout_s):
+            room = lambda: self._closed or self._tx_unheard or self._tx_queue.size < max_queued  # noqa: E731
+            if not self._cond.wait_for(room, timeout_s):
                 raise IioError(errno.ETIMEDOUT, "nobody is receiving this transmit stream")
-            self._tx_queue.push(x)
+            if not self._tx_unheard:
+                self._tx_queue.push(x)
             self._cond.notify_all()
 
-    def take_tx(self, n: int) -> tuple[np.ndarray, float]:
-        """Next ``n`` transmitted samples (TX full scale 1.0, TX gain applied) and the true TX LO in Hz."""
+    def take_tx(self, n: int, wait_s: float = 0.0) -> tuple[np.ndarray, float]:
+        """Next ``n`` transmitted samples (TX full scale 1.0, TX gain applied) and the true TX LO in Hz.
+
+        An open non-cyclic stream is waited for up to ``wait_s``; what is still missing is zeros.
+        """
         with self._cond:
+            self._tx_unheard = False
             if self._tx_cyclic is not None:
                 need = n - self._tx_queue.size
                 if need > 0:
@@ -357,7 +376,7 @@ class VirtualPluto:
                     self._tx_cyclic_pos = (self._tx_cyclic_pos + need) % len(self._tx_cyclic)
                     self._tx_queue.push(tiled)
             elif self._tx_streaming:
-                self._cond.wait_for(lambda: self._closed or self._tx_queue.size >= n, self.lockstep_timeout_s)
+                self._cond.wait_for(lambda: self._closed or self._tx_queue.size >= n, wait_s)
             x, missing = self._tx_queue.pop(n)
             if self._tx_streaming:
                 self.tx_underflow_samples += missing
@@ -365,9 +384,12 @@ class VirtualPluto:
             gain = 10.0 ** (self._gain_db(True) / 20.0)
             return (x * np.float32(gain)).astype(np.complex64), self.true_lo_hz("altvoltage1")
 
-    def read_rx(self, n: int) -> np.ndarray:
-        """Receive ``n`` samples as ADC integers, int16 of shape (n, 2) (I, Q), 12-bit range."""
-        x, tx_lo_hz = self.source(n)
+    def read_rx(self, n: int, wait_s: float = 0.0) -> np.ndarray:
+        """Receive ``n`` samples as ADC integers, int16 of shape (n, 2) (I, Q), 12-bit range.
+
+        ``wait_s``: how long the transmit stream heard may take to deliver (see :meth:`take_tx`).
+        """
+        x, tx_lo_hz = self.source(n, wait_s)
         with self._cond:
             offset_hz = tx_lo_hz - self.true_lo_hz("altvoltage0")
             cycles_per_sample = offset_hz / self.sample_rate_sps

@@ -19,7 +19,9 @@ command                                                reply
 =====================================================  ==========================================
 
 Errors are negative errno values. libiio opens one extra connection per streaming device, so the
-server is threaded; each connection remembers which devices it opened.
+server is threaded; each connection remembers which devices it opened. libiio sends ``TIMEOUT``
+on its first connection only, so a new connection starts with the latest timeout any connection
+set (how long a ``WRITEBUF`` may wait for the transmit queue to drain).
 """
 
 import errno
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 IIOD_PORT = 30431
 VERSION_LINE = b"0.24.skycall\n"
 TX_QUEUE_BUFFERS = 4  # like the kernel's four DMA blocks
+DEFAULT_TIMEOUT_S = 2.5  # what libiio 0.24 asks for by default (half its 5 s client timeout)
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -45,7 +48,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         self.opened: dict[str, tuple[int, list[int], bool]] = {}
-        self.timeout_s = 2.5
+        self.timeout_s = self.server.timeout_s
         self.server.track(self.connection, True)
         try:
             while True:
@@ -80,7 +83,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(VERSION_LINE)
                 self.wfile.flush()
             elif cmd == "TIMEOUT":
-                self.timeout_s = max(int(args[0]), 1) / 1000.0
+                self.timeout_s = self.server.timeout_s = max(int(args[0]), 1) / 1000.0
                 self._reply(0)
             elif cmd in ("GETTRIG", "SET"):
                 model.device(args[0])
@@ -145,6 +148,8 @@ class _Handler(socketserver.StreamRequestHandler):
         if self.opened.pop(dev_name, None) is not None:
             if dev_name == TXDAC:
                 self.server.model.close_tx()
+            else:
+                self.server.model.close_rx()
             self.server.release(dev_name, self)
 
     def _stream(self, dev_name: str) -> tuple[int, list[int], bool]:
@@ -157,7 +162,7 @@ class _Handler(socketserver.StreamRequestHandler):
         if dev_name != RXADC:
             raise IioError(errno.EINVAL, "READBUF on a transmit device")
         n = nbytes // (2 * len(enabled))
-        iq = self.server.model.read_rx(n)
+        iq = self.server.model.read_rx(n, self.timeout_s)
         words = (len(self.server.model.device(dev_name).channels) + 31) // 32
         mask = sum(1 << i for i in enabled)
         data = np.ascontiguousarray(iq[:, enabled]).astype("<i2").tobytes()
@@ -191,6 +196,7 @@ class IiodServer(socketserver.ThreadingTCPServer):
 
     def __init__(self, model: VirtualPluto, host: str = "127.0.0.1", port: int = IIOD_PORT):
         self.model = model
+        self.timeout_s = DEFAULT_TIMEOUT_S
         self._lock = threading.Lock()
         self._clients: set[socket.socket] = set()
         self._owners: dict[str, object] = {}
