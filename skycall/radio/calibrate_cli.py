@@ -17,22 +17,16 @@ MIN_TONE_SNR_DB = 20.0
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--tx-uri", required=True, help="libiio URI of the transmitting (ground-station) Pluto"
-    )
+    parser.add_argument("--tx-uri", required=True, help="libiio URI of the transmitting (ground-station) Pluto")
     rx = parser.add_mutually_exclusive_group(required=True)
     rx.add_argument("--rx-uri", help="libiio URI of the receiving (handset) Pluto")
     rx.add_argument("--rx-args", help="SoapySDR args of the receiving radio, e.g. driver=hackrf")
     parser.add_argument("--freq-hz", type=float, default=1545e6, help="carrier (default 1545 MHz, n255 DL)")
     parser.add_argument("--tone-hz", type=float, default=50e3, help="baseband tone offset (Hz)")
-    parser.add_argument(
-        "--sample-rate-sps", type=float, default=None, help="default 1 MS/s (2 MS/s for Soapy)"
-    )
+    parser.add_argument("--sample-rate-sps", type=float, default=None, help="default 1 MS/s (2 MS/s for Soapy)")
     parser.add_argument("--samples", type=int, default=1 << 16, help="samples measured")
     parser.add_argument("--calibration-file", default=None, help="default ~/.config/skycall/calibration.toml")
-    parser.add_argument(
-        "--allow-any-tx", action="store_true", help="skip the transmit guard (cabled set-up only)"
-    )
+    parser.add_argument("--allow-any-tx", action="store_true", help="skip the transmit guard (cabled set-up only)")
 
 
 def _receiver(args):
@@ -67,9 +61,7 @@ def measure(args) -> DeviceCalibration:
     spectrum = np.abs(np.fft.fft(x * np.hanning(len(x)))) ** 2
     snr_db = 10 * np.log10(spectrum.max() / np.median(spectrum))
     if snr_db < MIN_TONE_SNR_DB:
-        raise SkycallError(
-            f"no tone received (peak {snr_db:.1f} dB above the median): check cabling and gains"
-        )
+        raise SkycallError(f"no tone received (peak {snr_db:.1f} dB above the median): check cabling and gains")
     offset_hz = estimate_tone_hz(x, rate_sps) - args.tone_hz
     return DeviceCalibration(tx_serial, offset_hz / args.freq_hz * 1e6, rx_serial, args.freq_hz, utc_now())
 
@@ -94,8 +86,6 @@ def run(args) -> int:
     cal = measure(args)
     path = store_calibration(cal, args.calibration_file)
     offset_hz = cal.freq_error_ppm * 1e-6 * cal.freq_hz
-    print(
-        f"transmitter {cal.serial} is {cal.freq_error_ppm:+.3f} ppm relative to {cal.reference_serial}"
-    )
+    print(f"transmitter {cal.serial} is {cal.freq_error_ppm:+.3f} ppm relative to {cal.reference_serial}")
     print(f"({offset_hz:+.1f} Hz at {cal.freq_hz / 1e6:.3f} MHz); stored in {path}")
     return 0

@@ -6,7 +6,9 @@ measure it. With crystal errors ε_tx, ε_rx the receiver sees ``tone_hz + freq_
     freq_error_ppm = (f_measured − tone_hz) / freq_hz · 1e6       (transmitter relative to receiver)
 
 is stored for the transmitter's serial with the receiver's serial as reference. The FOC path applies
-``freq_correction_ppm(serial) = −freq_error_ppm``. File (TOML, default
+``freq_correction_ppm(serial) = −freq_error_ppm``. One measurement calibrates the pair both ways: the
+receiver's error relative to the transmitter is ``−freq_error_ppm`` (:func:`require_calibrated` finds a
+serial stored either way). File (TOML, default
 ``~/.config/skycall/calibration.toml``, or ``$SKYCALL_CALIBRATION``)::
 
     ["104473dc599300131100250052b8fe2c"]
@@ -84,7 +86,10 @@ def require_calibrated(profile_or_serial: HwProfile | str, path: Path | None = N
     """The calibration of a radio, or :class:`NotCalibrated` telling the user to run ``skycall calibrate``.
 
     A profile with ``calibration.calibrated = true`` is accepted as is (its ``freq_error_ppm``);
-    otherwise its ``calibration.serial`` (or the serial given) is looked up in the calibration file.
+    otherwise its ``calibration.serial`` (or the serial given) is looked up in the calibration file:
+    its own entry, or else the newest entry measured with it as the reference, inverted
+    (``freq_error_ppm → −freq_error_ppm``, serial and reference swapped: ``skycall calibrate`` with the
+    ground station transmitting calibrates the handset as well).
     """
     serial = profile_or_serial
     if isinstance(profile_or_serial, HwProfile):
@@ -93,7 +98,7 @@ def require_calibrated(profile_or_serial: HwProfile | str, path: Path | None = N
             return DeviceCalibration(cal.serial, cal.freq_error_ppm, "", 0.0, "")
         serial = cal.serial
     path = Path(path or default_path())
-    entry = load_calibrations(path).get(serial) if serial else None
+    entry = _lookup(load_calibrations(path), serial) if serial else None
     if entry is None:
         what = f"radio {serial!r}" if serial else "this radio (its profile names no serial)"
         raise NotCalibrated(
@@ -101,6 +106,17 @@ def require_calibrated(profile_or_serial: HwProfile | str, path: Path | None = N
             "pair; run `skycall calibrate --tx-uri <ground station> --rx-uri <handset>` first"
         )
     return entry
+
+
+def _lookup(entries: dict[str, DeviceCalibration], serial: str) -> DeviceCalibration | None:
+    """``serial``'s own entry, or the newest one referenced to it, inverted."""
+    if serial in entries:
+        return entries[serial]
+    as_reference = [e for e in entries.values() if e.reference_serial == serial]
+    if not as_reference:
+        return None
+    newest = max(as_reference, key=lambda e: e.measured_utc)
+    return DeviceCalibration(serial, -newest.freq_error_ppm, newest.serial, newest.freq_hz, newest.measured_utc)
 
 
 def freq_correction_ppm(serial: str, path: Path | None = None) -> float:
