@@ -109,10 +109,21 @@ def start_radio(node, transmit: bool):
         rx_gain_db=proc.rx_gain_db if proc.rx_gain_db is not None else profile.rx_gain.default_db,
         tx_gain_db=(proc.tx_gain_db if proc.tx_gain_db is not None else profile.tx_gain.default_db) if transmit
         else None,
+        buffer_size=slot_buffer_size(proc.sample_rate_sps),
         extra={"allow_any_tx": flow.allow_any_tx},
     ))
     radio.start()
     return radio
+
+
+def slot_buffer_size(sample_rate_sps: float, max_samples: int = 8192) -> int:
+    """Largest radio buffer (≤ ``max_samples``) that divides one 40 ms slot: a slot written is sent whole.
+
+    A radio moving fixed-size buffers holds back a write's remainder until the next write; with
+    slot-sized writes that remainder would be a full-duplex peer's missing samples.
+    """
+    slot = round(FRAME_S * sample_rate_sps)
+    return max(d for d in range(1, min(slot, max_samples) + 1) if slot % d == 0)
 
 
 class RateAdapter:
