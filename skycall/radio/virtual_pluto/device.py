@@ -12,7 +12,9 @@ Attributes are validated like the Linux ad9361 driver does (a refused write retu
 Streams are paced by sample index, never by the wall clock. The transmit side is a queue: a
 fixed delay line of ``delay_samples`` zeros, then the samples written (or the cyclic buffer,
 repeated). Whoever receives (this device's own receiver in loopback, or a peer's) pulls ``n``
-samples at a time. The received baseband is
+samples at a time. A receive buffer just opened waits once (up to the client's timeout) for the
+transmitter to start, and every pull waits for an open stream to deliver: both ends start at
+sample 0 together and stay in lock-step whatever the machine's speed. The received baseband is
 
     r[n] = A · s[n − D] · exp(j2π (f_tx,true − f_rx,true) n / fs) + w[n],
     A = 10^((g_tx + g_rx − L)/20),   f_true = f_LO · 40 MHz·(1 + ε) / xo_correction,
@@ -135,16 +137,17 @@ class VirtualPluto:
         self._cond = threading.Condition()
         self._tx_queue = SampleQueue()
         self.delay_samples = int(delay_samples)
-        self._tx_queue.push(np.zeros(delay_samples, np.complex64))
+        self._restart_delay_line()
         self._tx_cyclic: np.ndarray | None = None
         self._tx_cyclic_pos = 0
         self._tx_streaming = False
         self._closed = False
         self._rx_index = 0
         self._rx_phase_cycles = 0.0
+        self._rx_awaiting = False
         self.tx_underflow_samples = 0
         self._tx_unheard = False
-        self.source: Callable[[int, float], tuple[np.ndarray, float]] = self.take_tx
+        self.source: Callable[[int, float, bool], tuple[np.ndarray, float]] = self.take_tx
         self.on_rx_close: Callable[[], None] = self.unheard
 
     # ------------------------------------------------------------------ attributes
@@ -322,9 +325,17 @@ class VirtualPluto:
 
     # ------------------------------------------------------------------ streams
     def open_tx(self, cyclic: bool) -> None:
+        """A transmit buffer opened: a new transmission, heard after the delay line, held for its receiver."""
         with self._cond:
             self._tx_streaming = not cyclic
             self._tx_cyclic = None
+            self._tx_unheard = False
+            self._restart_delay_line()
+            self._cond.notify_all()
+
+    def _restart_delay_line(self) -> None:
+        self._tx_queue.clear()
+        self._tx_queue.push(np.zeros(self.delay_samples, np.complex64))
 
     def close_tx(self) -> None:
         with self._cond:
@@ -333,12 +344,16 @@ class VirtualPluto:
             self._cond.notify_all()
 
     def unheard(self) -> None:
-        """The receiver of this transmit stream closed: until it pulls again, transmit into the void."""
+        """The receiver of this stream closed: until it pulls again or a new transmission opens, drop samples."""
         with self._cond:
             self._tx_unheard = True
-            self._tx_queue.clear()
-            self._tx_queue.push(np.zeros(self.delay_samples, np.complex64))
+            self._restart_delay_line()
             self._cond.notify_all()
+
+    def open_rx(self) -> None:
+        """A receive buffer opened: its first pull waits for the transmitter to start."""
+        with self._cond:
+            self._rx_awaiting = True
 
     def close_rx(self) -> None:
         """This device's receive buffer closed: tell whoever transmits to it (see :attr:`on_rx_close`)."""
@@ -353,6 +368,7 @@ class VirtualPluto:
         with self._cond:
             if cyclic:
                 self._tx_cyclic, self._tx_cyclic_pos = x, 0
+                self._cond.notify_all()
                 return
             room = lambda: self._closed or self._tx_unheard or self._tx_queue.size < max_queued  # noqa: E731
             if not self._cond.wait_for(room, timeout_s):
@@ -361,13 +377,17 @@ class VirtualPluto:
                 self._tx_queue.push(x)
             self._cond.notify_all()
 
-    def take_tx(self, n: int, wait_s: float = 0.0) -> tuple[np.ndarray, float]:
+    def take_tx(self, n: int, wait_s: float = 0.0, await_start: bool = False) -> tuple[np.ndarray, float]:
         """Next ``n`` transmitted samples (TX full scale 1.0, TX gain applied) and the true TX LO in Hz.
 
         An open non-cyclic stream is waited for up to ``wait_s``; what is still missing is zeros.
+        With ``await_start``, a transmitter not yet started is first waited for, up to ``wait_s``.
         """
         with self._cond:
             self._tx_unheard = False
+            if await_start:
+                started = lambda: self._closed or self._tx_streaming or self._tx_cyclic is not None  # noqa: E731
+                self._cond.wait_for(started, wait_s)
             if self._tx_cyclic is not None:
                 need = n - self._tx_queue.size
                 if need > 0:
@@ -376,7 +396,8 @@ class VirtualPluto:
                     self._tx_cyclic_pos = (self._tx_cyclic_pos + need) % len(self._tx_cyclic)
                     self._tx_queue.push(tiled)
             elif self._tx_streaming:
-                self._cond.wait_for(lambda: self._closed or self._tx_queue.size >= n, wait_s)
+                delivered = lambda: self._closed or not self._tx_streaming or self._tx_queue.size >= n  # noqa: E731
+                self._cond.wait_for(delivered, wait_s)
             x, missing = self._tx_queue.pop(n)
             if self._tx_streaming:
                 self.tx_underflow_samples += missing
@@ -389,7 +410,9 @@ class VirtualPluto:
 
         ``wait_s``: how long the transmit stream heard may take to deliver (see :meth:`take_tx`).
         """
-        x, tx_lo_hz = self.source(n, wait_s)
+        with self._cond:
+            await_start, self._rx_awaiting = self._rx_awaiting, False
+        x, tx_lo_hz = self.source(n, wait_s, await_start)
         with self._cond:
             offset_hz = tx_lo_hz - self.true_lo_hz("altvoltage0")
             cycles_per_sample = offset_hz / self.sample_rate_sps

@@ -142,6 +142,8 @@ class _Handler(socketserver.StreamRequestHandler):
         self.opened[dev.name] = (samples, enabled, cyclic)
         if dev.name == TXDAC:
             self.server.model.open_tx(cyclic)
+        else:
+            self.server.model.open_rx()
         self._reply(0)
 
     def _close(self, dev_name: str) -> None:

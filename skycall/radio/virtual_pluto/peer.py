@@ -1,13 +1,13 @@
 """The wire between two virtual Plutos: each one's receiver pulls the other's transmit stream.
 
 Lock-step by sample count over ZeroMQ REQ/REP: the receiver asks for ``n`` samples within
-``wait_s`` seconds (u64 + f64, little endian); the transmitter answers with its true TX LO (f64, Hz)
-followed by ``n`` complex64 samples taken from its transmit queue (waiting up to ``wait_s`` for an
-open stream to deliver them). Pulling, not pushing, keeps both sides paced by sample index: a
-receiver never runs ahead of what the peer transmitted except by the peer's zero padding (counted
-there as underflow). When the peer does not answer within ``wait_s + margin_s`` the receiver gets
-silence. When the receiver closes it sends ``n = 0`` with ``wait_s < 0``: the transmitter stops
-holding its samples for it (:meth:`VirtualPluto.unheard`) until the next pull.
+``wait_s`` seconds, and whether to await the transmitter's start (u64 + f64 + u8, little endian);
+the transmitter answers with its true TX LO (f64, Hz) followed by ``n`` complex64 samples taken
+from its transmit queue (see :meth:`VirtualPluto.take_tx`). Pulling, not pushing, keeps both sides
+paced by sample index: a receiver never runs ahead of what the peer transmitted except by the
+peer's zero padding (counted there as underflow). When the peer does not answer within
+``wait_s + margin_s`` the receiver gets silence. When the receiver closes it sends ``n = 0`` with
+``wait_s < 0``: the transmitter stops holding its samples for it (:meth:`VirtualPluto.unheard`).
 """
 
 import logging
@@ -21,7 +21,7 @@ from skycall.radio.virtual_pluto.device import VirtualPluto
 
 log = logging.getLogger(__name__)
 
-_REQUEST = struct.Struct("<Qd")
+_REQUEST = struct.Struct("<Qd?")
 _HEADER = struct.Struct("<d")
 
 
@@ -68,22 +68,22 @@ class PeerLink:
         while not self._stop.is_set():
             if not poller.poll(100):
                 continue
-            n, wait_s = _REQUEST.unpack(self._rep.recv())
+            n, wait_s, await_start = _REQUEST.unpack(self._rep.recv())
             if wait_s < 0:
                 self.model.unheard()
                 self._rep.send(b"")
                 continue
-            x, carrier_hz = self.model.take_tx(int(n), wait_s)
+            x, carrier_hz = self.model.take_tx(int(n), wait_s, await_start)
             self._rep.send_multipart([_HEADER.pack(carrier_hz), x.tobytes()], copy=False)
 
-    def pull(self, n: int, wait_s: float = 0.0) -> tuple[np.ndarray, float]:
+    def pull(self, n: int, wait_s: float = 0.0, await_start: bool = False) -> tuple[np.ndarray, float]:
         """``n`` samples of the peer's transmission and its true TX LO (silence if no peer answers)."""
         with self._req_lock:
             if self._req is None:
                 return np.zeros(n, np.complex64), 0.0
             timeout_ms = int((wait_s + self.margin_s) * 1000)
             self._req.setsockopt(zmq.RCVTIMEO, timeout_ms)
-            self._req.send(_REQUEST.pack(n, wait_s))
+            self._req.send(_REQUEST.pack(n, wait_s, await_start))
             try:
                 header, payload = self._req.recv_multipart()
             except zmq.Again:
@@ -98,7 +98,7 @@ class PeerLink:
             if self._req is None:
                 return
             self._req.setsockopt(zmq.RCVTIMEO, int(timeout_s * 1000))
-            self._req.send(_REQUEST.pack(0, -1.0))
+            self._req.send(_REQUEST.pack(0, -1.0, False))
             try:
                 self._req.recv()
             except zmq.Again:
