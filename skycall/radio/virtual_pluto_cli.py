@@ -1,4 +1,12 @@
-"""``skycall virtual-pluto``: an emulated PlutoSDR that pyadi-iio / libiio reach at ``ip:HOST:PORT``."""
+"""``skycall virtual-pluto``: an emulated PlutoSDR that pyadi-iio / libiio reach at ``ip:HOST:PORT``.
+
+A cabled pair is two of them, each serving its transmit stream and pulling the other's::
+
+    skycall virtual-pluto --port 40431 --peer 127.0.0.1:40434   # transmit stream at tcp://127.0.0.1:40432
+    skycall virtual-pluto --port 40433 --peer 127.0.0.1:40432   # transmit stream at tcp://127.0.0.1:40434
+
+Start order does not matter. SIGTERM or Ctrl-C shuts a server down cleanly.
+"""
 
 import signal
 import threading
@@ -17,7 +25,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lo-offset-ppm", type=float, default=0.0, help="crystal error of this Pluto (ppm)")
     parser.add_argument("--delay-samples", type=int, default=64, help="transmit-to-receive latency (samples)")
     parser.add_argument("--path-loss-db", type=float, default=30.0, help="bench attenuation between the ports")
-    parser.add_argument("--air-endpoint", default="", help="ZMQ endpoint serving this Pluto's transmit stream")
+    parser.add_argument(
+        "--air-endpoint",
+        default="",
+        help="ZMQ endpoint serving this Pluto's transmit stream (default with a peer: tcp://HOST:PORT+1)",
+    )
     peer = parser.add_mutually_exclusive_group()
     peer.add_argument("--peer", metavar="HOST:PORT", help="the other virtual Pluto's --air-endpoint host:port")
     peer.add_argument("--peer-endpoint", metavar="ENDPOINT", help="same as --peer, as a ZMQ endpoint (tcp://…)")
