@@ -1,12 +1,18 @@
 """Frequency-offset rotators (the FOC kernels): y[n] = x[n]·exp(j·φ(n)).
 
 Both rotators key the phase to the ABSOLUTE sample index, so any chunking gives bit-identical
-output and a copy taken mid-stream continues identically.
+output and a copy taken mid-stream continues identically. Samples are processed in blocks aligned
+to absolute indices (multiples of ``_BLOCK``, plus segment boundaries for trajectories) whose start
+phase is computed exactly; rounding never accumulates beyond a block.
 
-Fast path (both classes). Samples are processed in blocks aligned to absolute indices (multiples
-of ``_BLOCK``, plus segment boundaries for trajectories); a block is cut into steps of
-L = ``_LANES`` samples. Writing m = L·s + i (step s, lane i) for the offset inside a block starting
-at b, with local phase cycles(b + m) = c_b + a·m + q·m² (a = f/fs, q = f'/(2·fs²)):
+Fixed frequency (``Rotator``): y[b + m] = x[b + m]·(A_b·T_m), A_b = exp(j·φ(b)) from the uint64
+phase accumulator and the table T_m = exp(j2π·a·m), m < ``_BLOCK``, a = f/fs, built once in float64
+and stored as float32 re/im: the kernel works on interleaved float32 (re, im) pairs, the form LLVM
+vectorises (complex64 arithmetic on complex arrays does not).
+
+Trajectory (``TrajectoryRotator``): a block is cut into steps of L = ``_LANES`` samples. Writing
+m = L·s + i (step s, lane i) for the offset inside a block starting at b, with local phase
+cycles(b + m) = c_b + a·m + q·m² (a = f/fs, q = f'/(2·fs²)):
 
     φ(b + m)/2π = [c_b + L·a·s + L²·q·s²] + [a·i + q·i²] + 2L·q·s·i
                 =       A(s)  (float64)   +    B_i(s)  (complex64 lane bank)
@@ -21,10 +27,11 @@ from numba import njit
 
 from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
 
-_LANES = 16  # phasors per step; 32 and 64 measured the same within noise
+_LANES = 16  # trajectory phasors per step; 32 and 64 measured the same within noise
 _BLOCK = 1024  # samples per exactly seeded block (multiple of _LANES)
 _TWO_PI = 2.0 * np.pi
 _TWO_POW_64 = 2.0**64
+_FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -90,25 +97,42 @@ def _rotate_block(x, out, blk, lo, hi, a_0, g_0, h_step, bank, bank_step):
         out[st + i] = x[st + i] * (a32 * bank[i])
 
 
-@njit(cache=True, nogil=True)
-def _fixed_kernel(lanes, g_step, inc, phase0, x, state, scratch, out):
+@njit(cache=True, nogil=True, inline="always")
+def _rotate_pair(xf, of, k, pr, pi):
+    """Sample k (uint64) of the float32 views: out_k = x_k·(pr + j·pi), the one product formula.
+
+    Unsigned indices spare the negative-index wraparound test, so LLVM vectorises the callers' loops.
+    """
+    j = k + k
+    xr = xf[j]
+    xi = xf[j + np.uint64(1)]
+    of[j] = xr * pr - xi * pi
+    of[j + np.uint64(1)] = xr * pi + xi * pr
+
+
+@njit(**_FAST)
+def _fixed_kernel(table, coeffs, x, state, out):
     """Fixed-frequency rotation. Phase of absolute sample n: (phase0 + n·inc) / 2^64 cycles (uint64).
 
-    lanes: complex64 (L,) = exp(j2π·a·i); g_step: exp(j2π·L·a); state: int64 (1,) next absolute
-    index (advanced in place); scratch: complex64 (L,); out: complex64 like x.
+    table: float32 (2, _BLOCK) re/im of exp(j2π·a·m); coeffs: uint64 (inc, phase0); state: int64 (1,)
+    next absolute index (advanced in place); out: complex64 like x (may be x).
     """
+    inc, phase0 = coeffs[0], coeffs[1]
+    t_re, t_im = table[0], table[1]
+    xf, of = x.view(np.float32), out.view(np.float32)
     n0 = state[0]
     n_x = x.size
-    unit = np.complex128(1.0)
     pos = 0
     while pos < n_x:
         absolute = n0 + pos
         blk_abs = absolute - absolute % _BLOCK
         hi = min(blk_abs + _BLOCK - n0, n_x)
-        ph = phase0 + np.uint64(blk_abs) * inc
-        a_0 = _cis(np.float64(np.int64(ph)) / _TWO_POW_64)
-        scratch[:] = lanes
-        _rotate_block(x, out, blk_abs - n0, pos, hi, a_0, g_step, unit, scratch, None)
+        a_b = _cis(np.float64(np.int64(phase0 + np.uint64(blk_abs) * inc)) / _TWO_POW_64)
+        ar, ai = np.float32(a_b.real), np.float32(a_b.imag)
+        k0, m0 = np.uint64(pos), np.uint64(absolute - blk_abs)
+        for m in range(np.uint64(hi - pos)):
+            tr, ti = t_re[m0 + m], t_im[m0 + m]
+            _rotate_pair(xf, of, k0 + m, ar * tr - ai * ti, ar * ti + ai * tr)
         pos = hi
     state[0] = n0 + n_x
 
@@ -199,10 +223,10 @@ class Rotator:
         self._inc = _freq_to_inc(self.freq_hz, self.sample_rate_sps)
         self._phase0 = np.uint64(int(round(self.phase_rad / _TWO_PI * _TWO_POW_64)) % (1 << 64))
         a = float(np.int64(self._inc)) / _TWO_POW_64
-        self._lanes = np.exp(1j * _TWO_PI * a * np.arange(_LANES)).astype(np.complex64)
-        self._g_step = complex(np.exp(1j * _TWO_PI * a * _LANES))
+        table = np.exp(1j * _TWO_PI * a * np.arange(_BLOCK))
+        self._table = np.array([table.real, table.imag], dtype=np.float32)
+        self._coeffs = np.array([self._inc, self._phase0], dtype=np.uint64)
         self._state = np.zeros(1, dtype=np.int64)
-        self._scratch = np.empty(_LANES, dtype=np.complex64)
 
     @property
     def sample_index(self) -> int:
@@ -213,7 +237,7 @@ class Rotator:
         """Rotate ``x``; the result goes to ``out`` (complex64, len(x)) when given, which may be ``x``."""
         x = complex_input(x)
         out = output_array(out, x.size)
-        _fixed_kernel(self._lanes, self._g_step, self._inc, self._phase0, x, self._state, self._scratch, out)
+        _fixed_kernel(self._table, self._coeffs, x, self._state, out)
         return out
 
     def reset(self) -> None:
@@ -224,7 +248,6 @@ class Rotator:
         other = Rotator.__new__(Rotator)
         other.__dict__.update(self.__dict__)
         other._state = self._state.copy()
-        other._scratch = np.empty_like(self._scratch)
         return other
 
 
