@@ -14,12 +14,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from skycall.call.report import summarise
 from skycall.channel.air import AirModel
+from skycall.config.hw_profile import load_hw_profile
+from skycall.errors import SkycallError
 from skycall.radio import calibrate_cli
+from skycall.radio.base import RadioConfig
 from skycall.radio.calibration import load_calibrations, require_calibrated
+from skycall.radio.pluto import PlutoRadio
 from skycall.radio.virtual_pluto import IiodServer, VirtualPluto
 from skycall.radio.virtual_pluto.peer import PeerLink
 from skycall.rng import make_rng
@@ -155,3 +160,61 @@ def test_virtual_pluto_cli_pair_peers_and_calibrates(tmp_path):
         for p in procs:
             p.stdout.close()
     assert codes == [0, 0]  # SIGTERM is a clean shutdown
+
+
+def test_pluto_radio_on_a_virtual_pluto_is_lockstep_and_sample_exact(rng):
+    """Lock-step: the receiver awaits the transmitter, so any read sizes give the transmission delayed by
+    exactly the device's fixed latency, with no overflow or underflow, however loaded the machine."""
+    delay, size = 100, 1920
+    with IiodServer(VirtualPluto(delay_samples=delay), port=0) as server:
+        radio = PlutoRadio(load_hw_profile("pluto"), server.uri)
+        radio.open()
+        assert radio.lockstep
+        radio.configure(
+            RadioConfig(rx_freq_hz=1545e6, tx_freq_hz=1545e6, sample_rate_sps=960e3, rx_gain_db=40,
+                        tx_gain_db=-10, buffer_size=size)
+        )  # fmt: skip
+        # multiples of 2^-11 (one 12-bit LSB) below 0.5: the ADC returns them exactly
+        x = ((rng.integers(-1000, 1000, 40 * size) + 1j * rng.integers(-1000, 1000, 40 * size)) / 2048).astype(
+            np.complex64
+        )
+        radio.start()
+        got, firsts, written, read = [], [], 0, 0
+        sizes = rng.integers(1, 3 * size, 200)
+        for n in sizes:
+            # keep one whole buffer ahead of the reader: a remainder below buffer_size is held back
+            ahead = min(read + int(n) + size, len(x))
+            radio.write(x[written:ahead])
+            written = ahead
+            first, y = radio.read(int(n))
+            firsts.append(first)
+            got.append(y)
+            read += len(y)
+            if read > 30 * size:
+                break
+        radio.close()
+    y = np.concatenate(got)
+    assert [len(g) for g in got] == list(sizes[: len(got)])  # every read returned all it asked for
+    np.testing.assert_array_equal(firsts, np.cumsum([0] + [len(g) for g in got[:-1]]))
+    np.testing.assert_array_equal(y[:delay], 0)
+    np.testing.assert_array_equal(y[delay:], x[: len(y) - delay])
+    assert radio.counters.overflows == radio.counters.underflows == 0
+
+
+def test_pluto_radio_read_keeps_indices_across_an_overflow_and_raises_on_a_dead_stream(rng):
+    """Real-time mode drops whole blocks when the host is late: reads stay contiguous in index (zeros
+    where the dropped block was) and a failed stream raises instead of blocking forever."""
+    radio = PlutoRadio(load_hw_profile("pluto"), "ip:192.0.2.1")  # never opened: blocks are fed by hand
+    blocks = [(rng.standard_normal(100) + 1j).astype(np.complex64) for _ in range(3)]
+    for first, block in zip((0, 100, 300), blocks, strict=True):  # samples 200..299 were dropped
+        radio._rx_queue.put((first, block))
+    first_a, a = radio.read(150)
+    first_b, b = radio.read(250)
+    assert (first_a, first_b) == (0, 150)
+    expected = np.concatenate([blocks[0], blocks[1], np.zeros(100, np.complex64), blocks[2]])
+    np.testing.assert_array_equal(np.concatenate([a, b]), expected)
+    first_c, c = radio.read(10, timeout_s=0.05)  # nothing more arrived: an empty read at the next index
+    assert first_c == 400 and len(c) == 0
+    radio._fail("receive", OSError("cable pulled"))
+    with pytest.raises(SkycallError, match="cable pulled"):
+        radio.read(10)
