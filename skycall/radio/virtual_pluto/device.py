@@ -370,8 +370,9 @@ class VirtualPluto:
                 self._tx_cyclic, self._tx_cyclic_pos = x, 0
                 self._cond.notify_all()
                 return
-            room = lambda: self._closed or self._tx_unheard or self._tx_queue.size < max_queued  # noqa: E731
-            if not self._cond.wait_for(room, timeout_s):
+            if not self._cond.wait_for(
+                lambda: self._closed or self._tx_unheard or self._tx_queue.size < max_queued, timeout_s
+            ):
                 raise IioError(errno.ETIMEDOUT, "nobody is receiving this transmit stream")
             if not self._tx_unheard:
                 self._tx_queue.push(x)
@@ -386,8 +387,7 @@ class VirtualPluto:
         with self._cond:
             self._tx_unheard = False
             if await_start:
-                started = lambda: self._closed or self._tx_streaming or self._tx_cyclic is not None  # noqa: E731
-                self._cond.wait_for(started, wait_s)
+                self._cond.wait_for(lambda: self._closed or self._tx_streaming or self._tx_cyclic is not None, wait_s)
             if self._tx_cyclic is not None:
                 need = n - self._tx_queue.size
                 if need > 0:
@@ -396,8 +396,7 @@ class VirtualPluto:
                     self._tx_cyclic_pos = (self._tx_cyclic_pos + need) % len(self._tx_cyclic)
                     self._tx_queue.push(tiled)
             elif self._tx_streaming:
-                delivered = lambda: self._closed or not self._tx_streaming or self._tx_queue.size >= n  # noqa: E731
-                self._cond.wait_for(delivered, wait_s)
+                self._cond.wait_for(lambda: self._closed or not self._tx_streaming or self._tx_queue.size >= n, wait_s)
             x, missing = self._tx_queue.pop(n)
             if self._tx_streaming:
                 self.tx_underflow_samples += missing
