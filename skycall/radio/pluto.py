@@ -15,7 +15,10 @@ the samples asked for, contiguous in the absolute sample index. Two pacing modes
   count whatever the machine's speed. The context timeout is raised to
   ``LOCKSTEP_TIMEOUT_MS`` so a slow peer is waited for rather than failed.
 
-Either way, :meth:`PlutoRadio.stop` first lets the transmit thread send what is queued.
+Writes leave in whole ``buffer_size`` blocks (a remainder waits for the next write): in lock-step a
+full-duplex peer can only read what was sent, so the call uses buffers that divide its 40 ms slot
+(:func:`skycall.call.process.slot_buffer_size`). Either way, :meth:`PlutoRadio.stop` first lets the
+transmit thread send what is queued.
 """
 
 import logging
