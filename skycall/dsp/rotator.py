@@ -10,16 +10,15 @@ phase accumulator and the table T_m = exp(j2π·a·m), m < ``_BLOCK``, a = f/fs,
 and stored as float32 re/im: the kernel works on interleaved float32 (re, im) pairs, the form LLVM
 vectorises (complex64 arithmetic on complex arrays does not).
 
-Trajectory (``TrajectoryRotator``): a block is cut into steps of L = ``_LANES`` samples. Writing
-m = L·s + i (step s, lane i) for the offset inside a block starting at b, with local phase
-cycles(b + m) = c_b + a·m + q·m² (a = f/fs, q = f'/(2·fs²)):
+Trajectory (``TrajectoryRotator``): inside a block starting at b the phase is quadratic,
+cycles(b + m) = c_b + a·m + q·m² (a = f/fs, q = f'/(2·fs²)), so with L = ``_LANES``
 
-    φ(b + m)/2π = [c_b + L·a·s + L²·q·s²] + [a·i + q·i²] + 2L·q·s·i
-                =       A(s)  (float64)   +    B_i(s)  (complex64 lane bank)
+    P_m = exp(j2π·cycles(b + m)),   P_{m+L} = P_m·W_m,   W_m = exp(j2π(L·a + L²·q))·T_m,
+    T_m = exp(j2π·2L·q·m)  (float32 table, rebuilt only when the segment changes).
 
-A(s) runs as a float64 recursion (A·G, G·H) seeded exactly at every block start, and the lane bank
-B_i(s+1) = B_i(s)·E_i (E_i = exp(j2π·2L·q·i), only when q ≠ 0) holds the small per-lane terms in
-float32. Rounding therefore never accumulates beyond one block: no amplitude or phase drift.
+The first L phasors are seeded from float64 (exact c_b); the recursion then runs L-strided in
+float32 (vectorisable: dependence distance L) over at most ``_BLOCK``/L steps, so rounding never
+accumulates beyond one block: no amplitude or phase drift.
 """
 
 import numpy as np
@@ -27,7 +26,7 @@ from numba import njit
 
 from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
 
-_LANES = 16  # trajectory phasors per step; 32 and 64 measured the same within noise
+_LANES = 32  # trajectory recursion stride: P[m + L] = P[m]·W[m]
 _BLOCK = 1024  # samples per exactly seeded block (multiple of _LANES)
 _TWO_PI = 2.0 * np.pi
 _TWO_POW_64 = 2.0**64
@@ -38,63 +37,6 @@ _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "num
 def _cis(cycles):
     """exp(j·2π·cycles) in complex128."""
     return np.complex128(complex(np.cos(_TWO_PI * cycles), np.sin(_TWO_PI * cycles)))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _next_a(acc, g, h_step, bank_step):
-    """A(s+1) = A(s)·G(s) and, when chirping (bank_step not None), G(s+1) = G(s)·H.
-
-    ``bank_step is None`` is resolved at compile time (numba prunes the branch), so the fixed-
-    frequency specialisation carries no per-step test.
-    """
-    if bank_step is None:
-        return acc * g, g
-    return acc * g, g * h_step
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _advance(acc, g, h_step, bank, bank_step):
-    """One whole step of the recursions without output: A, G and (chirping) bank_i·E_i."""
-    if bank_step is not None:
-        for i in range(_LANES):
-            bank[i] = bank[i] * bank_step[i]
-    return _next_a(acc, g, h_step, bank_step)
-
-
-@njit(cache=True, nogil=True)
-def _rotate_block(x, out, blk, lo, hi, a_0, g_0, h_step, bank, bank_step):
-    """Rotate x[lo:hi], part of the block that starts at chunk-relative index ``blk`` (≤ lo).
-
-    Sample blk + L·s + i gets phasor complex64(A(s))·bank_i(s) with A(0)=a_0, A(s+1)=A(s)·G(s),
-    G(0)=g_0 and, unless bank_step is None (fixed frequency), G(s+1)=G(s)·h_step and
-    bank_i(s+1)=bank_i(s)·bank_step_i (``bank`` is scratch, updated in place). Steps before lo are
-    replayed, so results do not depend on chunking.
-    """
-    acc, g = a_0, g_0
-    for _ in range((lo - blk) // _LANES):
-        acc, g = _advance(acc, g, h_step, bank, bank_step)
-    st = blk + ((lo - blk) // _LANES) * _LANES
-    if st < lo:  # partial first step
-        a32 = np.complex64(acc)
-        for i in range(lo - st, min(hi - st, _LANES)):
-            out[st + i] = x[st + i] * (a32 * bank[i])
-        acc, g = _advance(acc, g, h_step, bank, bank_step)
-        st += _LANES
-    n_full = max(hi - st, 0) // _LANES
-    base = np.uint64(max(st, 0))  # unsigned indices: no wraparound checks, so LLVM vectorises the lanes
-    for _ in range(n_full):
-        a32 = np.complex64(acc)
-        for i in range(_LANES):  # the bank update sits in the same loop: 2.5x faster than a second loop
-            b_i = bank[i]
-            out[base + np.uint64(i)] = x[base + np.uint64(i)] * (a32 * b_i)
-            if bank_step is not None:
-                bank[i] = b_i * bank_step[i]
-        acc, g = _next_a(acc, g, h_step, bank_step)
-        base += np.uint64(_LANES)
-    st += n_full * _LANES
-    a32 = np.complex64(acc)
-    for i in range(max(hi - st, 0)):  # partial last step
-        out[st + i] = x[st + i] * (a32 * bank[i])
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -137,15 +79,19 @@ def _fixed_kernel(table, coeffs, x, state, out):
     state[0] = n0 + n_x
 
 
-@njit(cache=True, nogil=True)
-def _trajectory_kernel(index, cycles, freq, rate, inv_fs, x, first, scratch, out):
+@njit(**_FAST)
+def _trajectory_kernel(index, table, x, first, scratch, chirp_key, out):
     """Rotation by a piecewise-linear frequency table keyed by absolute sample index.
 
-    Table point k: index[k] (int64), cycles[k] = φ(index[k])/2π mod 1, freq[k] in Hz, rate[k] in Hz
-    per sample on [index[k], index[k+1]) (0 for the last point, whose frequency is held; before
-    index[0] freq[0] is held). inv_fs = 1/fs. x[0] is absolute sample ``first``.
-    scratch: complex64 (2, L) lane bank and lane step.
+    index: int64 (K,) table points; table: float64 (3, K) rows cycles[k] = φ(index[k])/2π mod 1,
+    freq[k]/fs (cycles/sample) and rate[k]/fs (cycles/sample² on [index[k], index[k+1]), 0 for the
+    last point, whose frequency is held; before index[0] freq[0] is held). x[0] is absolute sample
+    ``first``. scratch: float32 (4, _BLOCK) re/im rows of the block phasors P and of the segment's
+    chirp table T; chirp_key: int64 (1,) segment whose T is in scratch (-2: none yet).
     """
+    cycles, freq, rate = table[0], table[1], table[2]
+    p_re, p_im, t_re, t_im = scratch[0], scratch[1], scratch[2], scratch[3]
+    xf, of = x.view(np.float32), out.view(np.float32)
     n_pts = index.size
     n_x = x.size
     big = np.iinfo(np.int64).max
@@ -160,33 +106,38 @@ def _trajectory_kernel(index, cycles, freq, rate, inv_fs, x, first, scratch, out
             seg_hi = index[k + 1] if k + 1 < n_pts else big
         blk_abs = max(absolute - absolute % _BLOCK, seg_lo)
         blk_end = min(absolute - absolute % _BLOCK + _BLOCK, seg_hi)
-        hi = int(min(blk_end - first, n_x))
+        hi = min(blk_end - first, n_x)
         u = np.float64(blk_abs - index[kk])
         r = rate[kk] if k >= 0 else 0.0
-        a = (freq[kk] + r * u) * inv_fs  # cycles per sample at the block start
-        q = 0.5 * r * inv_fs  # cycles per sample²
-        c_b = cycles[kk] + (freq[kk] * u + 0.5 * r * u * u) * inv_fs
+        a = freq[kk] + r * u  # cycles per sample at the block start
+        q = 0.5 * r  # cycles per sample²
+        c_b = cycles[kk] + freq[kk] * u + 0.5 * r * u * u
         c_b -= np.floor(c_b)
-        bank = scratch[0]
-        bank_step = scratch[1]
-        lane_step = _cis(a + q)  # B_{i+1}(0) = B_i(0)·exp(j2π(a + q(2i+1)))
+        if chirp_key[0] != k:  # T_m = exp(j2π·2L·q·m): once per segment
+            for m in range(_BLOCK):
+                t_m = _cis(2.0 * _LANES * q * m)
+                t_re[m], t_im[m] = t_m.real, t_m.imag
+            chirp_key[0] = k
+        n = hi - (blk_abs - first)  # block samples needed; those before pos are replayed
+        p_i = _cis(c_b)  # P_i = exp(j2π(c_b + a·i + q·i²)) for the first L samples
+        lane_step = _cis(a + q)
         lane_chirp = _cis(2.0 * q)
-        b_i = np.complex128(1.0)
-        e_1 = _cis(2.0 * _LANES * q)
-        e_i = np.complex128(1.0)
-        for i in range(_LANES):
-            bank[i] = np.complex64(b_i)
-            bank_step[i] = np.complex64(e_i)
-            b_i *= lane_step
+        for i in range(min(n, _LANES)):
+            p_re[i], p_im[i] = p_i.real, p_i.imag
+            p_i *= lane_step
             lane_step *= lane_chirp
-            e_i *= e_1
-        g_0 = _cis(_LANES * a + _LANES * _LANES * q)
-        h_step = _cis(2.0 * _LANES * _LANES * q)
-        blk = int(blk_abs - first)
-        if q == 0.0:
-            _rotate_block(x, out, blk, pos, hi, _cis(c_b), g_0, h_step, bank, None)
-        else:
-            _rotate_block(x, out, blk, pos, hi, _cis(c_b), g_0, h_step, bank, bank_step)
+        w_0 = _cis(_LANES * a + _LANES * _LANES * q)
+        w_re, w_im = np.float32(w_0.real), np.float32(w_0.imag)
+        lanes = np.uint64(_LANES)
+        for m in range(np.uint64(max(n - _LANES, 0))):  # P_{m+L} = P_m·w_0·T_m
+            wr = w_re * t_re[m] - w_im * t_im[m]
+            wi = w_re * t_im[m] + w_im * t_re[m]
+            pr, pi = p_re[m], p_im[m]
+            p_re[m + lanes] = pr * wr - pi * wi
+            p_im[m + lanes] = pr * wi + pi * wr
+        k0, m0 = np.uint64(pos), np.uint64(absolute - blk_abs)
+        for m in range(np.uint64(hi - pos)):
+            _rotate_pair(xf, of, k0 + m, p_re[m0 + m], p_im[m0 + m])
         pos = hi
 
 
@@ -297,7 +248,9 @@ class TrajectoryRotator:
         self._cycles = cycles
         self._cycles = np.fmod(cycles - self._cycles_at(0) + self.phase_rad / _TWO_PI, 1.0)
         self._next_index = 0
-        self._scratch = np.empty((2, _LANES), dtype=np.complex64)
+        self._table = np.array([self._cycles, freq / self.sample_rate_sps, rate / self.sample_rate_sps])
+        self._scratch = np.empty((4, _BLOCK), dtype=np.float32)
+        self._chirp_key = np.full(1, -2, dtype=np.int64)
 
     def _cycles_at(self, n: int) -> float:
         """Phase in cycles at absolute sample n (float64; used for the reference point)."""
@@ -321,10 +274,7 @@ class TrajectoryRotator:
         if first < 0:
             raise DspArgumentError(f"first_index must be >= 0, got {first_index!r}")
         out = output_array(out, x.size)
-        _trajectory_kernel(
-            self.index, self._cycles, self._freq, self._rate, 1.0 / self.sample_rate_sps,
-            x, np.int64(first), self._scratch, out,
-        )  # fmt: skip
+        _trajectory_kernel(self.index, self._table, x, first, self._scratch, self._chirp_key, out)
         self._next_index = first + x.size
         return out
 
@@ -336,4 +286,5 @@ class TrajectoryRotator:
         other = TrajectoryRotator.__new__(TrajectoryRotator)
         other.__dict__.update(self.__dict__)
         other._scratch = np.empty_like(self._scratch)
+        other._chirp_key = np.full(1, -2, dtype=np.int64)
         return other
