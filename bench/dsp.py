@@ -70,7 +70,7 @@ def rotator_fixed(quick: bool) -> dict:
     msps = _timed(lambda: rot.process(x, out=out), quick)
     base = _timed(numpy_step, quick)
     return row(
-        "rotator_fixed", msps, base, "phasor bank vs numpy x*exp(j(φ0+ωn)); blocks write into a reused out buffer"
+        "rotator_fixed", msps, base, "per-block phasor table vs numpy x*exp(j(φ0+ωn)); writes into a reused out buffer"
     )
 
 
