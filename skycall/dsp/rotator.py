@@ -2,8 +2,8 @@
 
 Both rotators key the phase to the ABSOLUTE sample index, so any chunking gives bit-identical
 output and a copy taken mid-stream continues identically. Samples are processed in blocks aligned
-to absolute indices (multiples of ``_BLOCK``, plus segment boundaries for trajectories) whose start
-phase is computed exactly; rounding never accumulates beyond a block.
+to absolute indices (multiples of ``_BLOCK`` or ``_CHIRP_BLOCK``, plus segment boundaries for
+trajectories) whose start phase is computed exactly; rounding never accumulates beyond a block.
 
 Fixed frequency (``Rotator``): y[b + m] = x[b + m]·(A_b·T_m), A_b = exp(j·φ(b)) from the uint64
 phase accumulator and the table T_m = exp(j2π·a·m), m < ``_BLOCK``, a = f/fs, built once in float64
@@ -17,7 +17,7 @@ cycles(b + m) = c_b + a·m + q·m² (a = f/fs, q = f'/(2·fs²)), so with L = ``
     T_m = exp(j2π·2L·q·m)  (float32 table, rebuilt only when the segment changes).
 
 The first L phasors are seeded from float64 (exact c_b); the recursion then runs L-strided in
-float32 (vectorisable: dependence distance L) over at most ``_BLOCK``/L steps, so rounding never
+float32 (vectorisable: dependence distance L) over at most ``_CHIRP_BLOCK``/L steps, so rounding never
 accumulates beyond one block: no amplitude or phase drift.
 """
 
@@ -26,8 +26,9 @@ from numba import njit
 
 from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
 
-_LANES = 32  # trajectory recursion stride: P[m + L] = P[m]·W[m]
-_BLOCK = 1024  # samples per exactly seeded block (multiple of _LANES)
+_BLOCK = 1024  # Rotator: samples per exactly seeded block
+_LANES = 32  # TrajectoryRotator recursion stride: P[m + L] = P[m]·W[m]
+_CHIRP_BLOCK = 2048  # TrajectoryRotator: samples per exactly seeded block (64 recursion steps)
 _TWO_PI = 2.0 * np.pi
 _TWO_POW_64 = 2.0**64
 _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
@@ -86,7 +87,7 @@ def _trajectory_kernel(index, table, x, first, scratch, chirp_key, out):
     index: int64 (K,) table points; table: float64 (3, K) rows cycles[k] = φ(index[k])/2π mod 1,
     freq[k]/fs (cycles/sample) and rate[k]/fs (cycles/sample² on [index[k], index[k+1]), 0 for the
     last point, whose frequency is held; before index[0] freq[0] is held). x[0] is absolute sample
-    ``first``. scratch: float32 (4, _BLOCK) re/im rows of the block phasors P and of the segment's
+    ``first``. scratch: float32 (4, _CHIRP_BLOCK) re/im rows of the block phasors P and of the segment's
     chirp table T; chirp_key: int64 (1,) segment whose T is in scratch (-2: none yet).
     """
     cycles, freq, rate = table[0], table[1], table[2]
@@ -104,8 +105,8 @@ def _trajectory_kernel(index, table, x, first, scratch, chirp_key, out):
         else:
             seg_lo, kk = index[k], k
             seg_hi = index[k + 1] if k + 1 < n_pts else big
-        blk_abs = max(absolute - absolute % _BLOCK, seg_lo)
-        blk_end = min(absolute - absolute % _BLOCK + _BLOCK, seg_hi)
+        blk_abs = max(absolute - absolute % _CHIRP_BLOCK, seg_lo)
+        blk_end = min(absolute - absolute % _CHIRP_BLOCK + _CHIRP_BLOCK, seg_hi)
         hi = min(blk_end - first, n_x)
         u = np.float64(blk_abs - index[kk])
         r = rate[kk] if k >= 0 else 0.0
@@ -114,7 +115,7 @@ def _trajectory_kernel(index, table, x, first, scratch, chirp_key, out):
         c_b = cycles[kk] + freq[kk] * u + 0.5 * r * u * u
         c_b -= np.floor(c_b)
         if chirp_key[0] != k:  # T_m = exp(j2π·2L·q·m): once per segment
-            for m in range(_BLOCK):
+            for m in range(_CHIRP_BLOCK):
                 t_m = _cis(2.0 * _LANES * q * m)
                 t_re[m], t_im[m] = t_m.real, t_m.imag
             chirp_key[0] = k
@@ -249,7 +250,7 @@ class TrajectoryRotator:
         self._cycles = np.fmod(cycles - self._cycles_at(0) + self.phase_rad / _TWO_PI, 1.0)
         self._next_index = 0
         self._table = np.array([self._cycles, freq / self.sample_rate_sps, rate / self.sample_rate_sps])
-        self._scratch = np.empty((4, _BLOCK), dtype=np.float32)
+        self._scratch = np.empty((4, _CHIRP_BLOCK), dtype=np.float32)
         self._chirp_key = np.full(1, -2, dtype=np.int64)
 
     def _cycles_at(self, n: int) -> float:
