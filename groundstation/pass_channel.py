@@ -22,8 +22,8 @@ and ``a(n)`` the amplitude that gives the link budget's Es/N0 over a noise power
 from dataclasses import dataclass
 
 import numpy as np
-from skycall.dsp.farrow import FarrowDelay
 
+from skycall.dsp.farrow import FarrowDelay
 from skycall.dsp.rotator import TrajectoryRotator
 from skycall.errors import SkycallError
 
