@@ -130,7 +130,10 @@ class _Side:
         return "idle"
 
     def _common_rx(self, frame_no: int, msg: MsgType, rx) -> bool:
-        """Handle RELEASE / RELEASE_ACK; return True when the frame was consumed."""
+        """Handle CONNECT (answer to our SETUP), RELEASE, RELEASE_ACK; True when the frame was consumed."""
+        if msg == MsgType.CONNECT and self.state == "dialing" and rx.call_id == self.call_id:
+            self._connected(frame_no)
+            return True
         if msg == MsgType.RELEASE and rx.call_id == self.call_id and self.state in ("connected", "releasing"):
             if not self.dl_only:
                 self.answers.append(self._frame(MsgType.RELEASE_ACK))
@@ -218,8 +221,6 @@ class HandsetSession(_Side):
                 self._connected(frame_no)
             if not self.dl_only and rx.call_id == self.call_id:
                 self.answers.append(self._frame(MsgType.CONNECT))
-        elif msg == MsgType.CONNECT and self.state == "dialing" and rx.call_id == self.call_id:
-            self._connected(frame_no)
         else:
             self._common_rx(frame_no, msg, rx)
 
@@ -287,8 +288,6 @@ class NetworkSession(_Side):
                 self._connected(frame_no)
             if rx.call_id == self.call_id:
                 self.answers.append(self._frame(MsgType.CONNECT))
-        elif msg == MsgType.CONNECT and self.state == "dialing" and rx.call_id == self.call_id:
-            self._connected(frame_no)
         else:
             self._common_rx(frame_no, msg, rx)
 

@@ -107,8 +107,8 @@ class HwProfile:
         if self.sample_rate_max_sps < self.sample_rate_min_sps:
             raise ConfigError("", "sample_rate_max_sps", "must not be below sample_rate_min_sps")
 
-    def check_tuning(self, freq_hz: float, sample_rate_sps: float, key: str = "freq_hz") -> None:
-        """Raise :class:`ConfigError` naming ``key`` when the radio cannot tune/sample as asked."""
+    def check_freq(self, freq_hz: float, key: str = "freq_hz") -> None:
+        """Raise :class:`ConfigError` naming ``key`` when the radio cannot tune to ``freq_hz``."""
         if not self.freq_min_hz <= freq_hz <= self.freq_max_hz:
             raise ConfigError(
                 self.path,
@@ -116,6 +116,10 @@ class HwProfile:
                 f"{freq_hz / 1e6:.3f} MHz is outside {self.name}'s tuning range "
                 f"{self.freq_min_hz / 1e6:.1f}-{self.freq_max_hz / 1e6:.1f} MHz",
             )
+
+    def check_tuning(self, freq_hz: float, sample_rate_sps: float, key: str = "freq_hz") -> None:
+        """Raise :class:`ConfigError` naming ``key`` when the radio cannot tune/sample as asked."""
+        self.check_freq(freq_hz, key)
         if not self.sample_rate_min_sps <= sample_rate_sps <= self.sample_rate_max_sps:
             raise ConfigError(
                 self.path,

@@ -29,13 +29,7 @@ def check_tx(
     profile: HwProfile, freq_hz: float, bandwidth_hz: float, gain_db: float, allow_any: bool
 ) -> None:
     """Tuning, gain range, then the transmit guard (skipped only with ``allow_any``)."""
-    if not profile.freq_min_hz <= freq_hz <= profile.freq_max_hz:
-        raise ConfigError(
-            profile.path,
-            "tx_freq_hz",
-            f"{freq_hz / 1e6:.3f} MHz is outside {profile.name}'s tuning range "
-            f"{profile.freq_min_hz / 1e6:.1f}-{profile.freq_max_hz / 1e6:.1f} MHz",
-        )
+    profile.check_freq(freq_hz, "tx_freq_hz")
     check_gain(profile, profile.tx_gain, gain_db, "tx_gain_db")
     if allow_any:
         return
