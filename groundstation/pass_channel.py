@@ -68,14 +68,6 @@ class PassTables:
         index = np.round(trajectory.t_s * sample_rate_sps).astype(np.int64)
         return cls(index, lt.doppler_hz, centre, lt.delay_s, lt.esn0_db + esn0_offset_db)
 
-    def residual_hz(self) -> np.ndarray:
-        """What the phone sees after beam-centre compensation: f_d − f_c."""
-        return self.doppler_hz - self.centre_doppler_hz
-
-    def at(self, name: str, n) -> np.ndarray:
-        """Table ``name`` interpolated at absolute sample indices ``n``."""
-        return np.interp(np.asarray(n, dtype=np.float64), self.index.astype(np.float64), getattr(self, name))
-
 
 class PassPath:
     """One direction of the pass channel (see the module docstring for the two orders).

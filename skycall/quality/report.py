@@ -9,8 +9,6 @@ from pathlib import Path
 
 from skycall.call.record import SideRecord
 
-PLOTS = ("doppler", "quality_vs_elevation", "residual_cfo", "constellation", "spectrum")
-
 
 def write_tables(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
