@@ -18,9 +18,15 @@ from skycall.dsp.rotator import Rotator, TrajectoryRotator
 from skycall.rng import make_rng
 
 FS = 240e3
-# a 10-minute LEO-like Doppler ramp: -36 kHz → +36 kHz at 120 Hz/s, plus a 600 Hz/s stretch
-_INDEX = np.array([0, int(120 * FS), int(240 * FS), int(600 * FS)], dtype=np.int64)
-_FREQ = np.array([-36_000.0, -36_000.0 + 72_000.0, -36_000.0 + 72_000.0 - 600.0 * 120, 36_000.0])
+# A 10-minute LEO pass as the ground station tabulates it (groundstation.trajectory, 10 ms grid):
+# Doppler f(t) = −36 kHz·tanh((t − 300 s)/60 s), ±36 kHz with a peak rate of 600 Hz/s.
+_PASS_T_S = np.arange(0.0, 600.0 + 1e-9, 0.01)
+_PASS_INDEX = np.round(_PASS_T_S * FS).astype(np.int64)
+_PASS_FREQ = -36_000.0 * np.tanh((_PASS_T_S - 300.0) / 60.0)
+_PASS_START = int(240 * FS)  # the chunks stream from t = 240 s, where the rate is ~380 Hz/s
+# the same sweep as four long linear segments (one table point every few minutes)
+_RAMP_INDEX = np.array([0, int(120 * FS), int(240 * FS), int(600 * FS)], dtype=np.int64)
+_RAMP_FREQ = np.array([-36_000.0, -36_000.0 + 72_000.0, -36_000.0 + 72_000.0 - 600.0 * 120, 36_000.0])
 
 
 def _chunk() -> np.ndarray:
@@ -37,22 +43,36 @@ def _timed(step, quick: bool) -> float:
 class _NumpyTrajectory:
     """Natural numpy FOC: per-sample frequency by np.interp, float64 cumsum phase, x·exp(jφ)."""
 
-    def __init__(self):
-        self.start, self.phase = 0, 0.0
+    def __init__(self, index, freq_hz, start):
+        self.index, self.freq_hz, self.start, self.phase = index, freq_hz, start, 0.0
 
     def process(self, x):
         n = np.arange(self.start, self.start + x.size)
-        phase = self.phase + 2 * np.pi * np.cumsum(np.interp(n, _INDEX, _FREQ)) / FS
+        phase = self.phase + 2 * np.pi * np.cumsum(np.interp(n, self.index, self.freq_hz)) / FS
         self.start, self.phase = self.start + x.size, float(phase[-1] % (2 * np.pi))
         return x * np.exp(1j * phase).astype(np.complex64)
 
 
-def foc_rotator(quick: bool) -> dict:
+def _trajectory_row(name: str, index, freq_hz, start: int, quick: bool, note: str) -> dict:
     x = _chunk()
-    rot, ref, out = TrajectoryRotator(FS, _INDEX, _FREQ), _NumpyTrajectory(), np.empty_like(x)
-    msps = _timed(lambda: rot.process(x, out=out), quick)
-    base = _timed(lambda: ref.process(x), quick)
-    return row("foc_rotator", msps, base, "TrajectoryRotator on a Doppler ramp vs numpy interp+cumsum+exp")
+    rot, ref, out = TrajectoryRotator(FS, index, freq_hz), _NumpyTrajectory(index, freq_hz, start), np.empty_like(x)
+    state = {"first": start}
+
+    def step():
+        rot.process(x, first_index=state["first"], out=out)
+        state["first"] += CHUNK
+
+    return row(name, _timed(step, quick), _timed(lambda: ref.process(x), quick), note)
+
+
+def foc_rotator(quick: bool) -> dict:
+    note = "TrajectoryRotator on a LEO pass table (10 ms grid, ±36 kHz, ≤600 Hz/s) vs numpy interp+cumsum+exp"
+    return _trajectory_row("foc_rotator", _PASS_INDEX, _PASS_FREQ, _PASS_START, quick, note)
+
+
+def foc_rotator_long_segments(quick: bool) -> dict:
+    note = "TrajectoryRotator on the same sweep as 4 linear segments (120 Hz/s and 600 Hz/s ramps) vs numpy"
+    return _trajectory_row("foc_rotator_long_segments", _RAMP_INDEX, _RAMP_FREQ, 0, quick, note)
 
 
 def rotator_fixed(quick: bool) -> dict:
@@ -171,4 +191,4 @@ def gnuradio_rotator(quick: bool) -> dict | None:
     return row("rotator_vs_gnuradio", msps, float(done.stdout.split()[-1]), "Rotator vs GNU Radio rotator_cc")
 
 
-CASES = [foc_rotator, rotator_fixed, fir, resampler, farrow, memcpy, gnuradio_rotator]
+CASES = [foc_rotator, foc_rotator_long_segments, rotator_fixed, fir, resampler, farrow, memcpy, gnuradio_rotator]

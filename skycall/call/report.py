@@ -153,7 +153,8 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
             tt, yy = zip(*pts, strict=True)
             ax[2].step(list(tt) + [t_slot[-1]], list(yy) + [yy[-1]], style, where="post", label=rec.side)
     ax[2].set_yticks(range(len(names)), names, fontsize=8)
-    ax[2].legend(loc="best", fontsize=8)
+    if ax[2].get_lines():  # a call that never got past searching has no state changes to label
+        ax[2].legend(loc="best", fontsize=8)
     ax[2].set_title("Call state")
     fs = 8000
     ta = np.arange(len(gs.mouth)) / fs

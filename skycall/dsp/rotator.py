@@ -1,34 +1,46 @@
 """Frequency-offset rotators (the FOC kernels): y[n] = x[n]·exp(j·φ(n)).
 
 Both rotators key the phase to the ABSOLUTE sample index, so any chunking gives bit-identical
-output and a copy taken mid-stream continues identically. Samples are processed in blocks aligned
-to absolute indices (multiples of ``_BLOCK`` or ``_CHIRP_BLOCK``, plus segment boundaries for
-trajectories) whose start phase is computed exactly; rounding never accumulates beyond a block.
+output and a copy taken mid-stream continues identically: every sample's phasor is a function of
+its block alone (blocks are aligned to absolute indices), and every product is formed with the same
+fused multiply-adds in vectorised and scalar code (``skycall.dsp._fma``). The kernels work on the
+interleaved float32 (re, im) view of complex64, the form LLVM vectorises.
 
 Fixed frequency (``Rotator``): y[b + m] = x[b + m]·(A_b·T_m), A_b = exp(j·φ(b)) from the uint64
 phase accumulator and the table T_m = exp(j2π·a·m), m < ``_BLOCK``, a = f/fs, built once in float64
-and stored as float32 re/im: the kernel works on interleaved float32 (re, im) pairs, the form LLVM
-vectorises (complex64 arithmetic on complex arrays does not).
+and stored as float32: two complex multiplies per sample.
 
-Trajectory (``TrajectoryRotator``): inside a block starting at b the phase is quadratic,
-cycles(b + m) = c_b + a·m + q·m² (a = f/fs, q = f'/(2·fs²)), so with L = ``_LANES``
+Trajectory (``TrajectoryRotator``): the frequency is piecewise linear, so on a segment the phase is
+quadratic. Blocks of at most ``_LANES``·``_ROWS`` samples are aligned to the segment start; a block
+starting at b with frequency a (cycles/sample), chirp q = ḟ/(2·fs²) (cycles/sample²) and phase c
+(cycles) has φ(b + m)/2π = c + a·m + q·m². With m = L·i + l (L = ``_LANES``, l < L) and
+2·i·l = (i + l)² − i² − l²,
 
-    P_m = exp(j2π·cycles(b + m)),   P_{m+L} = P_m·W_m,   W_m = exp(j2π(L·a + L²·q))·T_m,
-    T_m = exp(j2π·2L·q·m)  (float32 table, rebuilt only when the segment changes).
+    P[L·i + l] = R_i · E_l · Y_{i+l}
+    R_i = exp(j2π(c + a(L−1)·i + q(L² − L)·i²)),  E_l = exp(j2π·q(1 − L)·l²),
+    Y_k = exp(j2π(a·k + q·L·k²)),
 
-The first L phasors are seeded from float64 (exact c_b); the recursion then runs L-strided in
-float32 (vectorisable: dependence distance L) over at most ``_CHIRP_BLOCK``/L steps, so rounding never
-accumulates beyond one block: no amplitude or phase drift.
+three short tables (rows + L + rows + L − 1 entries, about 4·√block, not one entry per sample), so
+even a trajectory on a 10 ms grid costs little per segment. Each table entry is evaluated directly
+from its float64 phase (``_cis_turns``: exact reduction to a quadrant, then a float32 polynomial,
+|error| < 1e-7), so each phasor is a product of three independently rounded unit phasors: the phase
+error stays below ~3e-7 rad at any distance from the block start and never accumulates. Per sample:
+three complex multiplies.
 """
 
 import numpy as np
 from numba import njit
 
 from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
+from skycall.dsp._fma import cmul, fma
 
 _BLOCK = 1024  # Rotator: samples per exactly seeded block
-_LANES = 32  # TrajectoryRotator recursion stride: P[m + L] = P[m]·W[m]
-_CHIRP_BLOCK = 2048  # TrajectoryRotator: samples per exactly seeded block (64 recursion steps)
+_LANES = 64  # TrajectoryRotator: samples per row (L)
+_ROWS = 128  # TrajectoryRotator: rows per block at most (blocks of L·_ROWS = 8192 samples)
+_PAD = 16  # table lengths are rounded up to this many entries (no scalar loop remainders)
+_Y_LEN = _ROWS + _LANES  # Y needs rows + L − 1 entries, padded
+_R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _LANES  # (re, im) table offsets in the float32 work view
+_WORK_F32 = _Y0 + 2 * _Y_LEN
 _TWO_PI = 2.0 * np.pi
 _TWO_POW_64 = 2.0**64
 _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
@@ -36,8 +48,33 @@ _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "num
 
 @njit(cache=True, nogil=True, inline="always")
 def _cis(cycles):
-    """exp(j·2π·cycles) in complex128."""
+    """exp(j·2π·cycles) in complex128 (libm)."""
     return np.complex128(complex(np.cos(_TWO_PI * cycles), np.sin(_TWO_PI * cycles)))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cis_turns(t):
+    """(cos 2πt, sin 2πt) as float32 for a float64 phase t in cycles; vectorisable, |error| < 1e-7.
+
+    t is reduced exactly to a quadrant n and a residual f ∈ [−1/8, 1/8] cycle in float64; the residual
+    angle θ = 2πf (float32) goes through Taylor polynomials to θ⁸ / θ⁹ (truncation < 3e-8 at π/4);
+    the result is rotated by n quarter turns.
+    """
+    t4 = 4.0 * (t - np.floor(t + 0.5))
+    n = np.floor(t4 + 0.5)
+    th = np.float32((t4 - n) * (0.5 * np.pi))
+    th2 = th * th
+    c = fma(th2, fma(th2, fma(th2, fma(th2, np.float32(1 / 40320), np.float32(-1 / 720)), np.float32(1 / 24)),
+                     np.float32(-0.5)), np.float32(1.0))
+    s = th * fma(th2, fma(th2, fma(th2, fma(th2, np.float32(1 / 362880), np.float32(-1 / 5040)),
+                                   np.float32(1 / 120)), np.float32(-1 / 6)), np.float32(1.0))
+    quad = np.int64(n) & 3
+    odd = (quad & 1) == 1
+    re = s if odd else c
+    im = c if odd else s
+    re = -re if (quad == 1 or quad == 2) else re
+    im = -im if quad >= 2 else im
+    return re, im
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -47,10 +84,9 @@ def _rotate_pair(xf, of, k, pr, pi):
     Unsigned indices spare the negative-index wraparound test, so LLVM vectorises the callers' loops.
     """
     j = k + k
-    xr = xf[j]
-    xi = xf[j + np.uint64(1)]
-    of[j] = xr * pr - xi * pi
-    of[j + np.uint64(1)] = xr * pi + xi * pr
+    yr, yi = cmul(xf[j], xf[j + np.uint64(1)], pr, pi)
+    of[j] = yr
+    of[j + np.uint64(1)] = yi
 
 
 @njit(**_FAST)
@@ -74,72 +110,95 @@ def _fixed_kernel(table, coeffs, x, state, out):
         ar, ai = np.float32(a_b.real), np.float32(a_b.imag)
         k0, m0 = np.uint64(pos), np.uint64(absolute - blk_abs)
         for m in range(np.uint64(hi - pos)):
-            tr, ti = t_re[m0 + m], t_im[m0 + m]
-            _rotate_pair(xf, of, k0 + m, ar * tr - ai * ti, ar * ti + ai * tr)
+            pr, pi = cmul(ar, ai, t_re[m0 + m], t_im[m0 + m])
+            _rotate_pair(xf, of, k0 + m, pr, pi)
         pos = hi
     state[0] = n0 + n_x
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _chirp_table(c0, alpha, gamma, n, re, im):
+    """re/im[k] = exp(j2π(c0 + α·k + γ·k²)) for k < n rounded up to a multiple of ``_PAD``."""
+    for k in range((n + _PAD - 1) // _PAD * _PAD):
+        kf = np.float64(k)
+        re[k], im[k] = _cis_turns(fma(kf, fma(gamma, kf, alpha), c0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rotate3(xf, of, k, er, ei, yr, yi, rr, ri):
+    """out_k = x_k·(R·(E·Y)): the trajectory rotator's per-sample product, in this one order."""
+    sr, si = cmul(er, ei, yr, yi)
+    pr, pi = cmul(rr, ri, sr, si)
+    _rotate_pair(xf, of, k, pr, pi)
+
+
 @njit(**_FAST)
-def _trajectory_kernel(index, table, x, first, scratch, chirp_key, out):
+def _trajectory_kernel(table, x, first, work, out):
     """Rotation by a piecewise-linear frequency table keyed by absolute sample index.
 
-    index: int64 (K,) table points; table: float64 (3, K) rows cycles[k] = φ(index[k])/2π mod 1,
-    freq[k]/fs (cycles/sample) and rate[k]/fs (cycles/sample² on [index[k], index[k+1]), 0 for the
-    last point, whose frequency is held; before index[0] freq[0] is held). x[0] is absolute sample
-    ``first``. scratch: float32 (4, _CHIRP_BLOCK) re/im rows of the block phasors P and of the segment's
-    chirp table T; chirp_key: int64 (1,) segment whose T is in scratch (-2: none yet).
+    table: float64 (4, K) rows cycles[k] = φ(index[k])/2π mod 1, freq[k]/fs (cycles/sample),
+    rate[k]/fs (cycles/sample² on [index[k], index[k+1]); 0 for the last point, whose frequency is
+    held; before index[0] freq[0] is held) and index[k] (the absolute sample indices, exact in
+    float64). x[0] is absolute sample ``first``. work: float64 scratch, work[0] = start of the block
+    whose R, E, Y tables the float32 view of work[1:] holds (−1: none); out: complex64 (may be x).
     """
-    cycles, freq, rate = table[0], table[1], table[2]
-    p_re, p_im, t_re, t_im = scratch[0], scratch[1], scratch[2], scratch[3]
+    cycles, freq, rate, index = table[0], table[1], table[2], table[3]
+    tabs = work[1:].view(np.float32)
+    r_re, r_im = tabs[_R0:_R0 + _ROWS], tabs[_R0 + _ROWS:_E0]
+    e_re, e_im = tabs[_E0:_E0 + _LANES], tabs[_E0 + _LANES:_Y0]
+    y_re, y_im = tabs[_Y0:_Y0 + _Y_LEN], tabs[_Y0 + _Y_LEN:_WORK_F32]
     xf, of = x.view(np.float32), out.view(np.float32)
+    block = _LANES * _ROWS
     n_pts = index.size
     n_x = x.size
     big = np.iinfo(np.int64).max
+    lanes = np.uint64(_LANES)
     pos = 0
     while pos < n_x:
         absolute = first + pos
-        k = np.searchsorted(index, absolute, side="right") - 1
-        if k < 0:
-            seg_lo, seg_hi, kk = -big, index[0], 0
+        k = np.searchsorted(index, np.float64(absolute), side="right") - 1
+        if k < 0:  # before the first point: freq[0] held, blocks aligned to absolute 0
+            kk, seg_lo, seg_hi, origin = 0, -big, np.int64(index[0]), 0
         else:
-            seg_lo, kk = index[k], k
-            seg_hi = index[k + 1] if k + 1 < n_pts else big
-        blk_abs = max(absolute - absolute % _CHIRP_BLOCK, seg_lo)
-        blk_end = min(absolute - absolute % _CHIRP_BLOCK + _CHIRP_BLOCK, seg_hi)
-        hi = min(blk_end - first, n_x)
-        u = np.float64(blk_abs - index[kk])
-        r = rate[kk] if k >= 0 else 0.0
-        a = freq[kk] + r * u  # cycles per sample at the block start
-        q = 0.5 * r  # cycles per sample²
-        c_b = cycles[kk] + freq[kk] * u + 0.5 * r * u * u
-        c_b -= np.floor(c_b)
-        if chirp_key[0] != k:  # T_m = exp(j2π·2L·q·m): once per segment
-            for m in range(_CHIRP_BLOCK):
-                t_m = _cis(2.0 * _LANES * q * m)
-                t_re[m], t_im[m] = t_m.real, t_m.imag
-            chirp_key[0] = k
-        n = hi - (blk_abs - first)  # block samples needed; those before pos are replayed
-        p_i = _cis(c_b)  # P_i = exp(j2π(c_b + a·i + q·i²)) for the first L samples
-        lane_step = _cis(a + q)
-        lane_chirp = _cis(2.0 * q)
-        for i in range(min(n, _LANES)):
-            p_re[i], p_im[i] = p_i.real, p_i.imag
-            p_i *= lane_step
-            lane_step *= lane_chirp
-        w_0 = _cis(_LANES * a + _LANES * _LANES * q)
-        w_re, w_im = np.float32(w_0.real), np.float32(w_0.imag)
-        lanes = np.uint64(_LANES)
-        for m in range(np.uint64(max(n - _LANES, 0))):  # P_{m+L} = P_m·w_0·T_m
-            wr = w_re * t_re[m] - w_im * t_im[m]
-            wi = w_re * t_im[m] + w_im * t_re[m]
-            pr, pi = p_re[m], p_im[m]
-            p_re[m + lanes] = pr * wr - pi * wi
-            p_im[m + lanes] = pr * wi + pi * wr
-        k0, m0 = np.uint64(pos), np.uint64(absolute - blk_abs)
-        for m in range(np.uint64(hi - pos)):
-            _rotate_pair(xf, of, k0 + m, p_re[m0 + m], p_im[m0 + m])
-        pos = hi
+            kk, seg_lo = k, np.int64(index[k])
+            seg_hi = np.int64(index[k + 1]) if k + 1 < n_pts else big
+            origin = seg_lo
+        aligned = origin + (absolute - origin) // block * block
+        blk_abs = max(aligned, seg_lo)
+        blk_len = min(aligned + block, seg_hi) - blk_abs
+        n_rows = (blk_len + _LANES - 1) // _LANES
+        if work[0] != blk_abs:
+            u = np.float64(blk_abs) - index[kk]
+            q = 0.5 * rate[kk] if k >= 0 else 0.0
+            a = freq[kk] + 2.0 * q * u
+            c = cycles[kk] + freq[kk] * u + q * u * u
+            c -= np.floor(c)
+            _chirp_table(c, a * (_LANES - 1), q * (_LANES * _LANES - _LANES), n_rows, r_re, r_im)
+            _chirp_table(0.0, 0.0, q * (1 - _LANES), _LANES, e_re, e_im)
+            _chirp_table(0.0, a, q * _LANES, n_rows + _LANES - 1, y_re, y_im)
+            work[0] = blk_abs
+        m0 = absolute - blk_abs  # block samples before x[pos]
+        m1 = min(blk_len, n_x - (blk_abs - first))  # block samples up to the end of x
+        base = blk_abs - first  # x index of the block start (may be negative)
+        for i in range(m0 // _LANES, (m1 + _LANES - 1) // _LANES):
+            rr, ri = r_re[i], r_im[i]
+            s = i * _LANES
+            ob, yb = np.uint64(base + s), np.uint64(i)
+            lo, hi = max(m0 - s, 0), min(m1 - s, _LANES)
+            if lo == 0 and hi == _LANES:  # whole row: a fixed trip count LLVM unrolls
+                for l in range(lanes):
+                    _rotate3(xf, of, ob + l, e_re[l], e_im[l], y_re[yb + l], y_im[yb + l], rr, ri)
+            else:
+                for l in range(np.uint64(lo), np.uint64(hi)):
+                    _rotate3(xf, of, ob + l, e_re[l], e_im[l], y_re[yb + l], y_im[yb + l], rr, ri)
+        pos = blk_abs - first + m1
+
+
+def _new_work() -> np.ndarray:
+    """Scratch for ``_trajectory_kernel``: [block key = -1 (none), float32 R/E/Y tables...]."""
+    work = np.zeros(1 + _WORK_F32 // 2, dtype=np.float64)
+    work[0] = -1.0
+    return work
 
 
 def _freq_to_inc(freq_hz: float, sample_rate_sps: float) -> np.uint64:
@@ -249,9 +308,10 @@ class TrajectoryRotator:
         self._cycles = cycles
         self._cycles = np.fmod(cycles - self._cycles_at(0) + self.phase_rad / _TWO_PI, 1.0)
         self._next_index = 0
-        self._table = np.array([self._cycles, freq / self.sample_rate_sps, rate / self.sample_rate_sps])
-        self._scratch = np.empty((4, _CHIRP_BLOCK), dtype=np.float32)
-        self._chirp_key = np.full(1, -2, dtype=np.int64)
+        self._table = np.array(
+            [self._cycles, freq / self.sample_rate_sps, rate / self.sample_rate_sps, self.index.astype(np.float64)]
+        )
+        self._work = _new_work()
 
     def _cycles_at(self, n: int) -> float:
         """Phase in cycles at absolute sample n (float64; used for the reference point)."""
@@ -275,7 +335,7 @@ class TrajectoryRotator:
         if first < 0:
             raise DspArgumentError(f"first_index must be >= 0, got {first_index!r}")
         out = output_array(out, x.size)
-        _trajectory_kernel(self.index, self._table, x, first, self._scratch, self._chirp_key, out)
+        _trajectory_kernel(self._table, x, first, self._work, out)
         self._next_index = first + x.size
         return out
 
@@ -286,6 +346,5 @@ class TrajectoryRotator:
     def copy(self) -> "TrajectoryRotator":
         other = TrajectoryRotator.__new__(TrajectoryRotator)
         other.__dict__.update(self.__dict__)
-        other._scratch = np.empty_like(self._scratch)
-        other._chirp_key = np.full(1, -2, dtype=np.int64)
+        other._work = _new_work()
         return other
