@@ -35,8 +35,18 @@ def taps_array(taps) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
+_COMPLEX64 = np.dtype(np.complex64)
+
+
+def _is_c64_vector(arr) -> bool:
+    """True for a 1-D contiguous complex64 ndarray: the streaming fast path (a few attribute reads)."""
+    return type(arr) is np.ndarray and arr.dtype is _COMPLEX64 and arr.ndim == 1 and arr.strides[0] == 8
+
+
 def complex_input(x) -> np.ndarray:
     """Input samples as a 1-D contiguous complex64 array (no copy when already so)."""
+    if _is_c64_vector(x):
+        return x
     arr = np.asarray(x)
     if arr.ndim != 1:
         raise DspArgumentError(f"input samples must be a 1-D array, got shape {arr.shape}")
@@ -71,6 +81,6 @@ def output_array(out, n: int) -> np.ndarray:
     """
     if out is None:
         return np.empty(n, dtype=np.complex64)
-    if not isinstance(out, np.ndarray) or out.dtype != np.complex64 or out.shape != (n,) or not out.flags.c_contiguous:
+    if not (_is_c64_vector(out) and out.size == n):
         raise DspArgumentError(f"out must be a contiguous complex64 array of shape ({n},)")
     return out
