@@ -34,6 +34,20 @@ def _trapezoid_cycles(index, freq_hz, n_abs):
     return cyc[n_abs - lo] - cyc[-lo]
 
 
+def _assert_chunked_and_copied(rot, x, y, rng, max_len, cut=None):
+    """Random chunking of a fresh ``rot`` reproduces the one-shot ``y``; with ``cut``, a copy taken
+    after ``x[:cut]`` (and the original) continue identically."""
+    edges = _chunks(rng, x.size, max_len)
+    parts = [rot.process(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    np.testing.assert_array_equal(np.concatenate(parts), y)
+    if cut is not None:
+        rot.reset()
+        rot.process(x[:cut])
+        twin = rot.copy()
+        np.testing.assert_array_equal(twin.process(x[cut:]), y[cut:])
+        np.testing.assert_array_equal(rot.process(x[cut:]), y[cut:])
+
+
 def test_rotator_stays_within_1e5_rad_of_float64_reference_over_1e7_samples():
     f_hz, phase = 12345.678, 0.7
     rot = Rotator(f_hz, FS, phase)
@@ -54,15 +68,7 @@ def test_rotator_chunking_is_bit_exact_and_copy_continues(f_hz):
     rng = make_rng(11)
     x = _noise(rng, 60_000)
     y = Rotator(f_hz, FS, 0.1).process(x)
-    rot = Rotator(f_hz, FS, 0.1)
-    edges = _chunks(rng, x.size)
-    parts = [rot.process(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    np.testing.assert_array_equal(np.concatenate(parts), y)
-    rot.reset()
-    rot.process(x[:33_333])
-    twin = rot.copy()
-    np.testing.assert_array_equal(twin.process(x[33_333:]), y[33_333:])
-    np.testing.assert_array_equal(rot.process(x[33_333:]), y[33_333:])
+    _assert_chunked_and_copied(Rotator(f_hz, FS, 0.1), x, y, rng, 5_000, cut=33_333)
     n = np.arange(x.size)
     assert _phase_error_rad(y, x, f_hz / FS * n + 0.1 / (2 * np.pi)) < 2e-6
 
@@ -102,15 +108,7 @@ def test_trajectory_chunking_is_bit_exact_and_copy_continues():
     rng = make_rng(13)
     x = _noise(rng, 320_000)
     y = TrajectoryRotator(FS, index, freq).process(x)
-    rot = TrajectoryRotator(FS, index, freq)
-    edges = _chunks(rng, x.size, max_len=20_000)
-    parts = [rot.process(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    np.testing.assert_array_equal(np.concatenate(parts), y)
-    rot.reset()
-    rot.process(x[:171_717])
-    twin = rot.copy()
-    np.testing.assert_array_equal(twin.process(x[171_717:]), y[171_717:])
-    np.testing.assert_array_equal(rot.process(x[171_717:]), y[171_717:])
+    _assert_chunked_and_copied(TrajectoryRotator(FS, index, freq), x, y, rng, 20_000, cut=171_717)
 
 
 def _pass_table(duration_s):
@@ -127,10 +125,7 @@ def test_trajectory_on_a_10_ms_grid_is_exact_and_chunking_is_bit_exact():
     y = TrajectoryRotator(FS, index, freq, phase_rad=-1.1).process(x)
     ref = _trapezoid_cycles(index, freq, np.arange(x.size)) - 1.1 / (2 * np.pi)
     assert _phase_error_rad(y, x, ref) < 2e-6
-    rot = TrajectoryRotator(FS, index, freq, phase_rad=-1.1)
-    edges = _chunks(rng, x.size, max_len=3_000)
-    parts = [rot.process(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    np.testing.assert_array_equal(np.concatenate(parts), y)
+    _assert_chunked_and_copied(TrajectoryRotator(FS, index, freq, phase_rad=-1.1), x, y, rng, 3_000)
 
 
 def test_table_phasors_are_within_1e7_of_exp():
