@@ -25,7 +25,8 @@ even a trajectory on a 10 ms grid costs little per segment. Each table entry is 
 from its float64 phase (``_cis_turns``: exact reduction to a quadrant, then a float32 polynomial,
 |error| < 1e-7), so each phasor is a product of three independently rounded unit phasors: the phase
 error stays below ~3e-7 rad at any distance from the block start and never accumulates. Per sample:
-three complex multiplies.
+three complex multiplies, 16 samples per explicit vector (``skycall.dsp._simd``: LLVM lowers it to
+one AVX-512 register where the CPU has them, which its auto-vectoriser does not use here).
 """
 
 import numpy as np
@@ -33,14 +34,17 @@ from numba import njit
 
 from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
 from skycall.dsp._fma import cmul, fma
+from skycall.dsp._simd import rotate3_x16
 
 _BLOCK = 1024  # Rotator: samples per exactly seeded block
 _LANES = 64  # TrajectoryRotator: samples per row (L)
 _ROWS = 128  # TrajectoryRotator: rows per block at most (blocks of L·_ROWS = 8192 samples)
-_PAD = 16  # table lengths are rounded up to this many entries (no scalar loop remainders)
+_PAD = 8  # table lengths are rounded up to this many entries (the table loop's vector width)
 _Y_LEN = _ROWS + _LANES  # Y needs rows + L − 1 entries, padded
 _R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _LANES  # (re, im) table offsets in the float32 work view
+_R1, _E1, _Y1 = _R0 + _ROWS, _E0 + _LANES, _Y0 + _Y_LEN
 _WORK_F32 = _Y0 + 2 * _Y_LEN
+_TAB = 2  # float64 work offset of the float32 R/E/Y tables (after the block key and segment hint)
 _TWO_PI = 2.0 * np.pi
 _TWO_POW_64 = 2.0**64
 _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
@@ -117,11 +121,21 @@ def _fixed_kernel(table, coeffs, x, state, out):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _chirp_table(c0, alpha, gamma, n, re, im):
-    """re/im[k] = exp(j2π(c0 + α·k + γ·k²)) for k < n rounded up to a multiple of ``_PAD``."""
+def _chirp_table(c0, alpha, gamma, n, tabs, re_at, im_at):
+    """tabs[re_at + k] + j·tabs[im_at + k] = exp(j2π(c0 + α·k + γ·k²)) for k < n rounded up to ``_PAD``."""
     for k in range((n + _PAD - 1) // _PAD * _PAD):
         kf = np.float64(k)
-        re[k], im[k] = _cis_turns(fma(kf, fma(gamma, kf, alpha), c0))
+        tabs[re_at + k], tabs[im_at + k] = _cis_turns(fma(kf, fma(gamma, kf, alpha), c0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _segment(index, hint, n):
+    """k with index[k] <= n < index[k+1] (−1 before index[0]); tries ``hint`` and hint + 1 first."""
+    size = index.size
+    for k in (hint, hint + 1):
+        if 0 <= k < size and index[k] <= n and (k + 1 == size or n < index[k + 1]):
+            return k
+    return np.searchsorted(index, n, side="right") - 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -140,23 +154,23 @@ def _trajectory_kernel(table, x, first, work, out):
     rate[k]/fs (cycles/sample² on [index[k], index[k+1]); 0 for the last point, whose frequency is
     held; before index[0] freq[0] is held) and index[k] (the absolute sample indices, exact in
     float64). x[0] is absolute sample ``first``. work: float64 scratch, work[0] = start of the block
-    whose R, E, Y tables the float32 view of work[1:] holds (−1: none); out: complex64 (may be x).
+    whose R, E, Y tables the float32 view of work[2:] holds (−1: none), work[1] = the table segment
+    of the last block (a hint that spares the binary search while streaming); out: complex64 (may
+    be x). Within a row, whole 16-sample vectors go through ``rotate3_x16``, the ragged ends
+    through ``_rotate3``: the same operations, so the bits do not depend on where a chunk ends.
     """
     cycles, freq, rate, index = table[0], table[1], table[2], table[3]
-    tabs = work[1:].view(np.float32)
-    r_re, r_im = tabs[_R0:_R0 + _ROWS], tabs[_R0 + _ROWS:_E0]
-    e_re, e_im = tabs[_E0:_E0 + _LANES], tabs[_E0 + _LANES:_Y0]
-    y_re, y_im = tabs[_Y0:_Y0 + _Y_LEN], tabs[_Y0 + _Y_LEN:_WORK_F32]
+    tabs = work[_TAB:].view(np.float32)
     xf, of = x.view(np.float32), out.view(np.float32)
     block = _LANES * _ROWS
     n_pts = index.size
     n_x = x.size
     big = np.iinfo(np.int64).max
-    lanes = np.uint64(_LANES)
     pos = 0
     while pos < n_x:
         absolute = first + pos
-        k = np.searchsorted(index, np.float64(absolute), side="right") - 1
+        k = _segment(index, np.int64(work[1]), np.float64(absolute))
+        work[1] = k
         if k < 0:  # before the first point: freq[0] held, blocks aligned to absolute 0
             kk, seg_lo, seg_hi, origin = 0, -big, np.int64(index[0]), 0
         else:
@@ -173,30 +187,33 @@ def _trajectory_kernel(table, x, first, work, out):
             a = freq[kk] + 2.0 * q * u
             c = cycles[kk] + freq[kk] * u + q * u * u
             c -= np.floor(c)
-            _chirp_table(c, a * (_LANES - 1), q * (_LANES * _LANES - _LANES), n_rows, r_re, r_im)
-            _chirp_table(0.0, 0.0, q * (1 - _LANES), _LANES, e_re, e_im)
-            _chirp_table(0.0, a, q * _LANES, n_rows + _LANES - 1, y_re, y_im)
+            _chirp_table(c, a * (_LANES - 1), q * (_LANES * _LANES - _LANES), n_rows, tabs, _R0, _R1)
+            _chirp_table(0.0, 0.0, q * (1 - _LANES), _LANES, tabs, _E0, _E1)
+            _chirp_table(0.0, a, q * _LANES, n_rows + _LANES - 1, tabs, _Y0, _Y1)
             work[0] = blk_abs
         m0 = absolute - blk_abs  # block samples before x[pos]
         m1 = min(blk_len, n_x - (blk_abs - first))  # block samples up to the end of x
         base = blk_abs - first  # x index of the block start (may be negative)
         for i in range(m0 // _LANES, (m1 + _LANES - 1) // _LANES):
-            rr, ri = r_re[i], r_im[i]
+            rr, ri = tabs[_R0 + i], tabs[_R1 + i]
             s = i * _LANES
             ob, yb = np.uint64(base + s), np.uint64(i)
             lo, hi = max(m0 - s, 0), min(m1 - s, _LANES)
-            if lo == 0 and hi == _LANES:  # whole row: a fixed trip count LLVM unrolls
-                for l in range(lanes):
-                    _rotate3(xf, of, ob + l, e_re[l], e_im[l], y_re[yb + l], y_im[yb + l], rr, ri)
-            else:
-                for l in range(np.uint64(lo), np.uint64(hi)):
-                    _rotate3(xf, of, ob + l, e_re[l], e_im[l], y_re[yb + l], y_im[yb + l], rr, ri)
+            v_lo, v_hi = (lo + 15) & ~15, hi & ~15  # whole 16-sample vectors in [lo, hi)
+            if v_lo >= v_hi:
+                v_lo = v_hi = hi
+            for l in range(np.uint64(lo), np.uint64(v_lo)):
+                _rotate3(xf, of, ob + l, tabs[_E0 + l], tabs[_E1 + l], tabs[_Y0 + yb + l], tabs[_Y1 + yb + l], rr, ri)
+            for l in range(v_lo, v_hi, 16):
+                rotate3_x16(xf, of, ob + np.uint64(l), tabs, _E0 + l, _E1 + l, _Y0 + i + l, _Y1 + i + l, rr, ri)
+            for l in range(np.uint64(v_hi), np.uint64(hi)):
+                _rotate3(xf, of, ob + l, tabs[_E0 + l], tabs[_E1 + l], tabs[_Y0 + yb + l], tabs[_Y1 + yb + l], rr, ri)
         pos = blk_abs - first + m1
 
 
 def _new_work() -> np.ndarray:
-    """Scratch for ``_trajectory_kernel``: [block key = -1 (none), float32 R/E/Y tables...]."""
-    work = np.zeros(1 + _WORK_F32 // 2, dtype=np.float64)
+    """Scratch for ``_trajectory_kernel``: [block key = -1 (none), segment hint, float32 R/E/Y tables...]."""
+    work = np.zeros(_TAB + _WORK_F32 // 2, dtype=np.float64)
     work[0] = -1.0
     return work
 
