@@ -146,6 +146,13 @@ def _rotate3(xf, of, k, er, ei, yr, yi, rr, ri):
     _rotate_pair(xf, of, k, pr, pi)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _rotate3_span(xf, of, ob, tabs, yb, lo, hi, rr, ri):
+    """Lanes lo ≤ l < hi of a row one by one: out[ob + l] = x[ob + l]·(R·(E_l·Y_{yb+l})) (tables in ``tabs``)."""
+    for l in range(np.uint64(lo), np.uint64(hi)):
+        _rotate3(xf, of, ob + l, tabs[_E0 + l], tabs[_E1 + l], tabs[_Y0 + yb + l], tabs[_Y1 + yb + l], rr, ri)
+
+
 @njit(**_FAST)
 def _trajectory_kernel(table, x, first, work, out):
     """Rotation by a piecewise-linear frequency table keyed by absolute sample index.
@@ -202,12 +209,10 @@ def _trajectory_kernel(table, x, first, work, out):
             v_lo, v_hi = (lo + 15) & ~15, hi & ~15  # whole 16-sample vectors in [lo, hi)
             if v_lo >= v_hi:
                 v_lo = v_hi = hi
-            for l in range(np.uint64(lo), np.uint64(v_lo)):
-                _rotate3(xf, of, ob + l, tabs[_E0 + l], tabs[_E1 + l], tabs[_Y0 + yb + l], tabs[_Y1 + yb + l], rr, ri)
+            _rotate3_span(xf, of, ob, tabs, yb, lo, v_lo, rr, ri)
             for l in range(v_lo, v_hi, 16):
                 rotate3_x16(xf, of, ob + np.uint64(l), tabs, _E0 + l, _E1 + l, _Y0 + i + l, _Y1 + i + l, rr, ri)
-            for l in range(np.uint64(v_hi), np.uint64(hi)):
-                _rotate3(xf, of, ob + l, tabs[_E0 + l], tabs[_E1 + l], tabs[_Y0 + yb + l], tabs[_Y1 + yb + l], rr, ri)
+            _rotate3_span(xf, of, ob, tabs, yb, v_hi, hi, rr, ri)
         pos = blk_abs - first + m1
 
 
