@@ -44,7 +44,8 @@ _Y_LEN = _ROWS + _LANES  # Y needs rows + L − 1 entries, padded
 _R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _LANES  # (re, im) table offsets in the float32 work view
 _R1, _E1, _Y1 = _R0 + _ROWS, _E0 + _LANES, _Y0 + _Y_LEN
 _WORK_F32 = _Y0 + 2 * _Y_LEN
-_TAB = 2  # float64 work offset of the float32 R/E/Y tables (after the block key and segment hint)
+_TAB = 2  # float64 state offset of the float32 R/E/Y tables (after the block key and segment hint)
+_POINTS = _TAB + _WORK_F32 // 2  # float64 state offset of the trajectory table (4 rows of K points)
 _TWO_PI = 2.0 * np.pi
 _TWO_POW_64 = 2.0**64
 _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
@@ -162,31 +163,37 @@ def _rotate3_vectors(xf, of, ob, tabs, i, v_lo, v_hi, rr, ri):
         rotate3_x16(xf, of, ob + np.uint64(l), tabs, _E0 + l, _E1 + l, _Y0 + i + l, _Y1 + i + l, rr, ri)
 
 
-@njit(**_FAST)
-def _trajectory_kernel(table, x, first, work, out):
-    """Rotation by a piecewise-linear frequency table keyed by absolute sample index.
+@njit("b1(f8[::1], c8[::1], i8, c8[::1])", **_FAST)
+def _trajectory_kernel(state, x, first, out):
+    """Rotation by a piecewise-linear frequency table keyed by absolute sample index; False (and
+    nothing written) when ``out`` is not as long as ``x``.
 
-    table: float64 (4, K) rows cycles[k] = φ(index[k])/2π mod 1, freq[k]/fs (cycles/sample),
-    rate[k]/fs (cycles/sample² on [index[k], index[k+1]); 0 for the last point, whose frequency is
-    held; before index[0] freq[0] is held) and index[k] (the absolute sample indices, exact in
-    float64). x[0] is absolute sample ``first``. work: float64 scratch, work[0] = start of the block
-    whose R, E, Y tables the float32 view of work[2:] holds (−1: none), work[1] = the table segment
-    of the last block (a hint that spares the binary search while streaming); out: complex64 (may
-    be x). Within a row, whole 16-sample vectors go through ``rotate3_x16``, the ragged ends
-    through ``_rotate3``: the same operations, so the bits do not depend on where a chunk ends.
+    state: float64, state[0] = start of the block whose R, E, Y tables the float32 view of
+    state[_TAB:_POINTS] holds (−1: none), state[1] = the table segment of the last block (a hint
+    that spares the binary search while streaming), then the trajectory as 4 rows of K points:
+    cycles[k] = φ(index[k])/2π mod 1, freq[k]/fs (cycles/sample), rate[k]/fs (cycles/sample² on
+    [index[k], index[k+1]); 0 for the last point, whose frequency is held; before index[0] freq[0]
+    is held) and index[k] (the absolute sample indices, exact in float64). x[0] is absolute sample
+    ``first``; out: complex64 (may be x). The explicit signature makes numba's dispatcher the type
+    check of the streaming fast path (anything else: TypeError). Within a row, whole 16-sample
+    vectors go through ``rotate3_x16``, the ragged ends through ``_rotate3``: the same operations,
+    so the bits do not depend on where a chunk ends.
     """
-    cycles, freq, rate, index = table[0], table[1], table[2], table[3]
-    tabs = work[_TAB:].view(np.float32)
+    if out.size != x.size:
+        return False
+    n_pts = (state.size - _POINTS) // 4
+    cycles, freq = state[_POINTS:_POINTS + n_pts], state[_POINTS + n_pts:_POINTS + 2 * n_pts]
+    rate, index = state[_POINTS + 2 * n_pts:_POINTS + 3 * n_pts], state[_POINTS + 3 * n_pts:]
+    tabs = state[_TAB:_POINTS].view(np.float32)
     xf, of = x.view(np.float32), out.view(np.float32)
     block = _LANES * _ROWS
-    n_pts = index.size
     n_x = x.size
     big = np.iinfo(np.int64).max
     pos = 0
     while pos < n_x:
         absolute = first + pos
-        k = _segment(index, np.int64(work[1]), np.float64(absolute))
-        work[1] = k
+        k = _segment(index, np.int64(state[1]), np.float64(absolute))
+        state[1] = k
         if k < 0:  # before the first point: freq[0] held, blocks aligned to absolute 0
             kk, seg_lo, seg_hi, origin = 0, -big, np.int64(index[0]), 0
         else:
@@ -197,7 +204,7 @@ def _trajectory_kernel(table, x, first, work, out):
         blk_abs = max(aligned, seg_lo)
         blk_len = min(aligned + block, seg_hi) - blk_abs
         n_rows = (blk_len + _LANES - 1) // _LANES
-        if work[0] != blk_abs:
+        if state[0] != blk_abs:
             u = np.float64(blk_abs) - index[kk]
             q = 0.5 * rate[kk] if k >= 0 else 0.0
             a = freq[kk] + 2.0 * q * u
@@ -206,7 +213,7 @@ def _trajectory_kernel(table, x, first, work, out):
             _chirp_table(c, a * (_LANES - 1), q * (_LANES * _LANES - _LANES), n_rows, tabs, _R0, _R1)
             _chirp_table(0.0, 0.0, q * (1 - _LANES), _LANES, tabs, _E0, _E1)
             _chirp_table(0.0, a, q * _LANES, n_rows + _LANES - 1, tabs, _Y0, _Y1)
-            work[0] = blk_abs
+            state[0] = blk_abs
         m0 = absolute - blk_abs  # block samples before x[pos]
         m1 = min(blk_len, n_x - (blk_abs - first))  # block samples up to the end of x
         base = blk_abs - first  # x index of the block start (may be negative)
@@ -225,13 +232,7 @@ def _trajectory_kernel(table, x, first, work, out):
                 _rotate3_vectors(xf, of, ob, tabs, i, v_lo, v_hi, rr, ri)
                 _rotate3_span(xf, of, ob, tabs, np.uint64(i), v_hi, hi, rr, ri)
         pos = blk_abs - first + m1
-
-
-def _new_work() -> np.ndarray:
-    """Scratch for ``_trajectory_kernel``: [block key = -1 (none), segment hint, float32 R/E/Y tables...]."""
-    work = np.zeros(_TAB + _WORK_F32 // 2, dtype=np.float64)
-    work[0] = -1.0
-    return work
+    return True
 
 
 def _freq_to_inc(freq_hz: float, sample_rate_sps: float) -> np.uint64:
@@ -341,10 +342,10 @@ class TrajectoryRotator:
         self._cycles = cycles
         self._cycles = np.fmod(cycles - self._cycles_at(0) + self.phase_rad / _TWO_PI, 1.0)
         self._next_index = 0
-        self._table = np.array(
-            [self._cycles, freq / self.sample_rate_sps, rate / self.sample_rate_sps, self.index.astype(np.float64)]
-        )
-        self._work = _new_work()
+        points = [self._cycles, freq / self.sample_rate_sps, rate / self.sample_rate_sps, self.index.astype(np.float64)]
+        # the kernel's whole state in one array (one argument less to dispatch per call): block key
+        # (−1: no tables yet), segment hint, the block tables, the trajectory points
+        self._state = np.concatenate([[-1.0, 0.0], np.zeros(_POINTS - _TAB), *points])
 
     def _cycles_at(self, n: int) -> float:
         """Phase in cycles at absolute sample n (float64; used for the reference point)."""
@@ -363,12 +364,17 @@ class TrajectoryRotator:
 
         The result goes to ``out`` (complex64, len(x)) when given, which may be ``x`` itself.
         """
-        x = complex_input(x)
         first = self._next_index if first_index is None else int(first_index)
         if first < 0:
             raise DspArgumentError(f"first_index must be >= 0, got {first_index!r}")
-        out = output_array(out, x.size)
-        _trajectory_kernel(self._table, x, first, self._work, out)
+        try:  # contiguous complex64 x and out: the kernel's compiled signature is the whole check
+            done = _trajectory_kernel(self._state, x, first, out)
+        except TypeError:  # anything else (lists, other dtypes or strides, out=None): converted, checked
+            x = complex_input(x)
+            out = output_array(out, x.size)
+            done = _trajectory_kernel(self._state, x, first, out)
+        if not done:
+            raise DspArgumentError(f"out must be a contiguous complex64 array of shape ({x.size},)")
         self._next_index = first + x.size
         return out
 
@@ -379,5 +385,5 @@ class TrajectoryRotator:
     def copy(self) -> "TrajectoryRotator":
         other = TrajectoryRotator.__new__(TrajectoryRotator)
         other.__dict__.update(self.__dict__)
-        other._work = _new_work()
+        other._state = self._state.copy()
         return other
