@@ -22,24 +22,24 @@ starting at b with frequency a (cycles/sample), chirp q = ḟ/(2·fs²) (cycles/
 
 three short tables (rows + L + rows + L − 1 entries, about 4·√block, not one entry per sample), so
 even a trajectory on a 10 ms grid costs little per segment. Each table entry is evaluated directly
-from its float64 phase (``_cis_turns``: exact reduction to a quadrant, then a float32 polynomial,
-|error| < 1e-7), so each phasor is a product of three independently rounded unit phasors: the phase
-error stays below ~3e-7 rad at any distance from the block start and never accumulates. Per sample:
-three complex multiplies, 16 samples per explicit vector (``skycall.dsp._simd``: LLVM lowers it to
-one AVX-512 register where the CPU has them, which its auto-vectoriser does not use here).
+from its float64 phase (``skycall.dsp._simd.chirp_cis_x16``: exact reduction to a quadrant, then a
+float32 polynomial, |error| < 1.2e-7), so each phasor is a product of three independently rounded
+unit phasors: the phase error stays below ~3e-7 rad at any distance from the block start and never
+accumulates. Per sample: three complex multiplies, 16 samples per explicit vector (``_simd``: LLVM
+lowers it to one AVX-512 register where the CPU has them, which its auto-vectoriser does not use here).
 """
 
 import numpy as np
 from numba import njit
 
 from skycall.dsp._checks import DspArgumentError, complex_input, index_table, output_array, positive_float
-from skycall.dsp._fma import cmul, fma
-from skycall.dsp._simd import rotate3_x16
+from skycall.dsp._fma import cmul
+from skycall.dsp._simd import chirp_cis_x16, rotate3_x16
 
 _BLOCK = 1024  # Rotator: samples per exactly seeded block
 _LANES = 64  # TrajectoryRotator: samples per row (L)
 _ROWS = 128  # TrajectoryRotator: rows per block at most (blocks of L·_ROWS = 8192 samples)
-_PAD = 8  # table lengths are rounded up to this many entries (the table loop's vector width)
+_PAD = 16  # table lengths are rounded up to this many entries (``chirp_cis_x16``'s width)
 _Y_LEN = _ROWS + _LANES  # Y needs rows + L − 1 entries, padded
 _R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _LANES  # (re, im) table offsets in the float32 work view
 _R1, _E1, _Y1 = _R0 + _ROWS, _E0 + _LANES, _Y0 + _Y_LEN
@@ -55,31 +55,6 @@ _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "num
 def _cis(cycles):
     """exp(j·2π·cycles) in complex128 (libm)."""
     return np.complex128(complex(np.cos(_TWO_PI * cycles), np.sin(_TWO_PI * cycles)))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _cis_turns(t):
-    """(cos 2πt, sin 2πt) as float32 for a float64 phase t in cycles; vectorisable, |error| < 1e-7.
-
-    t is reduced exactly to a quadrant n and a residual f ∈ [−1/8, 1/8] cycle in float64; the residual
-    angle θ = 2πf (float32) goes through Taylor polynomials to θ⁸ / θ⁹ (truncation < 3e-8 at π/4);
-    the result is rotated by n quarter turns.
-    """
-    t4 = 4.0 * (t - np.floor(t + 0.5))
-    n = np.floor(t4 + 0.5)
-    th = np.float32((t4 - n) * (0.5 * np.pi))
-    th2 = th * th
-    c = fma(th2, fma(th2, fma(th2, fma(th2, np.float32(1 / 40320), np.float32(-1 / 720)), np.float32(1 / 24)),
-                     np.float32(-0.5)), np.float32(1.0))
-    s = th * fma(th2, fma(th2, fma(th2, fma(th2, np.float32(1 / 362880), np.float32(-1 / 5040)),
-                                   np.float32(1 / 120)), np.float32(-1 / 6)), np.float32(1.0))
-    quad = np.int64(n) & 3
-    odd = (quad & 1) == 1
-    re = s if odd else c
-    im = c if odd else s
-    re = -re if (quad == 1 or quad == 2) else re
-    im = -im if quad >= 2 else im
-    return re, im
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -124,9 +99,8 @@ def _fixed_kernel(table, coeffs, x, state, out):
 @njit(**_FAST)
 def _chirp_table(c0, alpha, gamma, n, tabs, re_at, im_at):
     """tabs[re_at + k] + j·tabs[im_at + k] = exp(j2π(c0 + α·k + γ·k²)) for k < n rounded up to ``_PAD``."""
-    for k in range((n + _PAD - 1) // _PAD * _PAD):
-        kf = np.float64(k)
-        tabs[re_at + k], tabs[im_at + k] = _cis_turns(fma(kf, fma(gamma, kf, alpha), c0))
+    for k in range(0, n, _PAD):
+        chirp_cis_x16(tabs, re_at, im_at, k, c0, alpha, gamma)
 
 
 @njit(**_FAST)

@@ -128,16 +128,27 @@ def test_trajectory_on_a_10_ms_grid_is_exact_and_chunking_is_bit_exact():
     _assert_chunked_and_copied(TrajectoryRotator(FS, index, freq, phase_rad=-1.1), x, y, rng, 3_000)
 
 
-def test_table_phasors_are_within_1e7_of_exp():
-    """The float32 table phasor exp(j2πt) of a float64 phase t: exact reduction, then a polynomial."""
-    from skycall.dsp.rotator import _cis_turns
+def _table(c0, alpha, gamma, n):
+    """The float32 phasor table exp(j2π(c0 + α·k + γ·k²)), k < n, as the trajectory kernel builds it."""
+    from skycall.dsp.rotator import _PAD, _chirp_table
 
+    tabs = np.zeros(2 * (n + _PAD), np.float32)
+    _chirp_table(c0, alpha, gamma, n, tabs, 0, n + _PAD)
+    return tabs[:n] + 1j * tabs[n + _PAD:2 * n + _PAD].astype(np.complex128)
+
+
+def test_table_phasors_are_within_1e7_of_exp():
+    """Each entry from its float64 phase t: exact reduction to a quadrant, then a float32 polynomial."""
     quarter_turns = np.arange(-8, 9) / 8
-    t = np.concatenate([make_rng(17).uniform(-1e6, 1e6, 2_000), quarter_turns, [0.5 - 1e-17, 1e9 + 0.125]])
-    got = np.array([complex(*_cis_turns(v)) for v in t])
+    t = np.concatenate([make_rng(17).uniform(-1e6, 1e6, 500), quarter_turns, [0.5 - 1e-17, 1e9 + 0.125]])
+    got = np.array([_table(v, 0.0, 0.0, 1)[0] for v in t])
     want = np.exp(2j * np.pi * np.mod(t, 1.0))  # the reduction is exact in float64, so is the reference's
     assert np.max(np.abs(got - want)) < 1.2e-7
-    assert np.array_equal(got[2_000:2_000 + 17:2].real, np.cos(np.pi * quarter_turns[::2] * 2).round())
+    assert np.array_equal(got[500:500 + 17:2].real, np.cos(np.pi * quarter_turns[::2] * 2).round())
+    k = np.arange(1_000.0)
+    for c0, alpha, gamma in [(0.3, 0.1234, 1e-7), (0.7, -0.4, -3e-6), (-2.5, 0.49, 5e-9)]:
+        chirp = np.exp(2j * np.pi * np.mod(c0 + alpha * k + gamma * k * k, 1.0))
+        assert np.max(np.abs(_table(c0, alpha, gamma, k.size) - chirp)) < 1.2e-7
 
 
 def test_trajectory_out_of_order_first_index_matches_one_shot():
