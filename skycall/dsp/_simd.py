@@ -118,10 +118,11 @@ def _horner(builder, coeffs, x, width):
 def chirp_cis_x16(typingctx, tabs, re_at, im_at, k, c0, alpha, gamma):
     """tabs[re_at + k + j] + j·tabs[im_at + k + j] = exp(j2π·t_j), j < 16, t_j = c0 + α·m + γ·m² (m = k + j).
 
-    Phase t_j = fma(m, fma(γ, m, α), c0) in float64, reduced exactly to a quadrant n and a residual
-    f ∈ [−1/8, 1/8] cycle; θ = 2πf (float32) goes through Taylor polynomials to θ⁸ / θ⁹ (truncation
-    < 3e-8 at π/4), the result is turned by n quarter turns: |error| < 1.2e-7. Sixteen lanes of
-    float64 are two AVX-512 registers (LLVM's auto-vectoriser keeps 256-bit ones on this CPU).
+    Phase t_j = fma(m, fma(γ, m, α), c0) in float64, reduced to a quadrant n = round(4t) and a
+    residual f = t − n/4 ∈ [−1/8, 1/8] cycle (both steps exact in float64); θ = 2πf (float32) goes
+    through Taylor polynomials to θ⁸ / θ⁹ (truncation < 3e-8 at π/4), the result is turned by n
+    quarter turns: |error| < 1.2e-7. Sixteen lanes of float64 are two AVX-512 registers (LLVM's
+    auto-vectoriser keeps 256-bit ones on this CPU).
     """
     if not (isinstance(tabs, types.Array) and tabs.dtype == types.float32 and tabs.ndim == 1):
         return None
@@ -138,13 +139,13 @@ def chirp_cis_x16(typingctx, tabs, re_at, im_at, k, c0, alpha, gamma):
         k64 = _index(context, builder, k_, ty[3])
         m = builder.fadd(_splat(builder, builder.sitofp(k64, _F64), width), _vconst(_F64, width, lanes))
         t = _vfma(builder, m, _vfma(builder, gamma_, m, alpha_), c0_)
-        half, four = _vconst(_F64, width, 0.5), _vconst(_F64, width, 4.0)
-        t4 = builder.fmul(four, builder.fsub(t, _vcall(builder, "floor", builder.fadd(t, half))))
-        n = _vcall(builder, "floor", builder.fadd(t4, half))
+        t4 = builder.fmul(_vconst(_F64, width, 4.0), t)  # quarter turns: exact (a power of two)
+        n = _vcall(builder, "roundeven", t4)  # t4 − n is exact as well
         th = builder.fptrunc(builder.fmul(builder.fsub(t4, n), _vconst(_F64, width, 0.5 * math.pi)), _vec(_F32, width))
         th2 = builder.fmul(th, th)
         cos, sin = _horner(builder, _COS, th2, width), builder.fmul(th, _horner(builder, _SIN, th2, width))
-        quad = builder.and_(builder.fptosi(n, _vec(_I32, width)), _vconst(_I32, width, 3))
+        n64 = builder.fptosi(n, _vec(_I64, width))  # |n| may exceed 2^31
+        quad = builder.trunc(builder.and_(n64, _vconst(_I64, width, 3)), _vec(_I32, width))
         odd = builder.icmp_signed("!=", builder.and_(quad, _vconst(_I32, width, 1)), _vconst(_I32, width, 0))
         re, im = builder.select(odd, sin, cos), builder.select(odd, cos, sin)
         one, two = _vconst(_I32, width, 1), _vconst(_I32, width, 2)
