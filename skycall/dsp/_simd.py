@@ -24,7 +24,7 @@ def _vec(elem, width):
 
 
 def _vcall(builder, name, *args):
-    """The LLVM vector intrinsic ``llvm.<name>`` on float vectors of one type (e.g. fma, floor)."""
+    """The LLVM vector intrinsic ``llvm.<name>`` on float vectors of one type (e.g. fma, roundeven)."""
     vty = args[0].type
     suffix = "f64" if vty.element == _F64 else "f32"
     fn = cgutils.get_or_insert_function(
@@ -53,7 +53,12 @@ def _splat(builder, scalar, width):
     """``scalar`` broadcast to all ``width`` lanes."""
     vty = _vec(scalar.type, width)
     v = builder.insert_element(ir.Constant(vty, ir.Undefined), scalar, ir.Constant(_I32, 0))
-    return builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), ir.Constant(_vec(_I32, width), [0] * width))
+    return builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), _vconst(_I32, width, 0))
+
+
+def _f32_vectors(*tys):
+    """True when every numba type in ``tys`` is a 1-D float32 array (what the kernels address)."""
+    return all(isinstance(t, types.Array) and t.dtype == types.float32 and t.ndim == 1 for t in tys)
 
 
 def _pointer(context, builder, aryty, ary, offset, vty):
@@ -71,14 +76,14 @@ def _index(context, builder, value, ty):
 def rotate3_x16(typingctx, xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr, ri):
     """of[2k:2k+32] = interleaved x[k:k+16]·(R·(E·Y)); xf/of float32 views of complex64, E and Y
     16-vectors read from the float32 array ``tabs`` at the given element offsets, R = rr + j·ri."""
-    if not all(isinstance(t, types.Array) and t.dtype == types.float32 and t.ndim == 1 for t in (xf, of, tabs)):
+    if not _f32_vectors(xf, of, tabs):
         return None
     sig = types.void(xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr, ri)
     width = 16
     v, v2 = _vec(_F32, width), _vec(_F32, 2 * width)
-    even = ir.Constant(_vec(_I32, width), list(range(0, 2 * width, 2)))
-    odd = ir.Constant(_vec(_I32, width), list(range(1, 2 * width, 2)))
-    interleave = ir.Constant(_vec(_I32, 2 * width), [j // 2 + (width if j % 2 else 0) for j in range(2 * width)])
+    even = _vconst(_I32, width, list(range(0, 2 * width, 2)))
+    odd = _vconst(_I32, width, list(range(1, 2 * width, 2)))
+    interleave = _vconst(_I32, 2 * width, [j // 2 + (width if j % 2 else 0) for j in range(2 * width)])
 
     def codegen(context, builder, signature, args):
         ty = signature.args
@@ -124,7 +129,7 @@ def chirp_cis_x16(typingctx, tabs, re_at, im_at, k, c0, alpha, gamma):
     quarter turns: |error| < 1.2e-7. Sixteen lanes of float64 are two AVX-512 registers (LLVM's
     auto-vectoriser keeps 256-bit ones on this CPU).
     """
-    if not (isinstance(tabs, types.Array) and tabs.dtype == types.float32 and tabs.ndim == 1):
+    if not _f32_vectors(tabs):
         return None
     sig = types.void(tabs, re_at, im_at, k, c0, alpha, gamma)
     width = 16

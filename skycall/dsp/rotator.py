@@ -41,11 +41,11 @@ _LANES = 64  # TrajectoryRotator: samples per row (L)
 _ROWS = 128  # TrajectoryRotator: rows per block at most (blocks of L·_ROWS = 8192 samples)
 _PAD = 16  # table lengths are rounded up to this many entries (``chirp_cis_x16``'s width)
 _Y_LEN = _ROWS + _LANES  # Y needs rows + L − 1 entries, padded
-_R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _LANES  # (re, im) table offsets in the float32 work view
+_R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _LANES  # (re, im) table offsets in the float32 table view
 _R1, _E1, _Y1 = _R0 + _ROWS, _E0 + _LANES, _Y0 + _Y_LEN
-_WORK_F32 = _Y0 + 2 * _Y_LEN
+_TABLES_F32 = _Y0 + 2 * _Y_LEN
 _TAB = 2  # float64 state offset of the float32 R/E/Y tables (after the block key and segment hint)
-_POINTS = _TAB + _WORK_F32 // 2  # float64 state offset of the trajectory table (4 rows of K points)
+_POINTS = _TAB + _TABLES_F32 // 2  # float64 state offset of the trajectory table (4 rows of K points)
 _TWO_PI = 2.0 * np.pi
 _TWO_POW_64 = 2.0**64
 _FAST = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
@@ -341,9 +341,12 @@ class TrajectoryRotator:
         first = self._next_index if first_index is None else int(first_index)
         if first < 0:
             raise DspArgumentError(f"first_index must be >= 0, got {first_index!r}")
+        if out is None:
+            x = complex_input(x)
+            out = output_array(out, x.size)
         try:  # contiguous complex64 x and out: the kernel's compiled signature is the whole check
             done = _trajectory_kernel(self._state, x, first, out)
-        except TypeError:  # anything else (lists, other dtypes or strides, out=None): converted, checked
+        except TypeError:  # anything else (lists, other dtypes or strides): converted and checked
             x = complex_input(x)
             out = output_array(out, x.size)
             done = _trajectory_kernel(self._state, x, first, out)

@@ -224,3 +224,12 @@ def test_out_buffer_is_used_in_place_and_checked():
     np.testing.assert_array_equal(out, z)
     with pytest.raises(DspArgumentError, match="out"):
         Rotator(1_000.0, FS).process(x, out=np.empty(4_999, np.complex64))
+    with pytest.raises(DspArgumentError, match="out"):
+        TrajectoryRotator(FS, index, freq).process(x, out=np.empty(4_999, np.complex64))
+    with pytest.raises(DspArgumentError, match="out"):
+        TrajectoryRotator(FS, index, freq).process(x, out=np.empty(5_000, np.complex128))
+    # other dtypes and strides take the converting path and give the same samples
+    wide = np.zeros(2 * x.size, np.complex128)
+    wide[::2] = x
+    np.testing.assert_array_equal(TrajectoryRotator(FS, index, freq).process(wide[::2]), z)
+    np.testing.assert_array_equal(TrajectoryRotator(FS, index, freq).process(list(x)), z)
