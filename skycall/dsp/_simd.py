@@ -5,7 +5,8 @@ per 16 float32 on AVX-512, two ymm on AVX2, ...), whatever vector width its auto
 pick; every lane computes exactly the scalar formula of ``skycall.dsp._fma.cmul`` (one multiply,
 one fused multiply-add per component), so the vector and scalar paths give the same bits.
 
-* ``rotate3_x16``: 16 consecutive samples out[k + j] = x[k + j]·(R·(E_j·Y_j)).
+* ``rotate3_x16``: 16 consecutive samples out[k + j] = x[k + j]·(R_j·(E_j·Y_j)), some lanes
+  optionally masked off or taken from the next table row.
 * ``chirp_cis_x16``: 16 consecutive entries of the float32 phasor table exp(j2π(c0 + α·k + γ·k²)).
 """
 
@@ -72,35 +73,86 @@ def _index(context, builder, value, ty):
     return context.cast(builder, value, ty, types.int64)
 
 
+def _masked(builder, op, vty, pointer, mask, value=None):
+    """``llvm.masked.load`` (lanes off the mask read nothing and give 0) or ``llvm.masked.store``
+    (lanes off the mask are left alone) of the float vector type ``vty`` at ``pointer``."""
+    mty, pty, align = _vec(ir.IntType(1), vty.count), vty.as_pointer(), ir.Constant(_I32, 4)
+    name = f"llvm.masked.{op}.v{vty.count}f32.p0v{vty.count}f32"
+    if op == "load":
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [pty, _I32, mty, vty]), name)
+        return builder.call(fn, [pointer, align, mask, ir.Constant(vty, None)])
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [vty, pty, _I32, mty]), name)
+    return builder.call(fn, [value, pointer, align, mask])
+
+
+def _table_scope(module):
+    """Alias-scope metadata saying that the stores to ``out`` never touch the tables: LLVM may then keep
+    table entries (E, R) in registers across a loop of vectors instead of reloading them after each store."""
+    domain = module.add_metadata([ir.MetaDataString(module, "skycall.dsp._simd tables")])
+    return module.add_metadata([module.add_metadata([ir.MetaDataString(module, "tables"), domain])])
+
+
 @intrinsic
-def rotate3_x16(typingctx, xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr, ri):
-    """of[2k:2k+32] = interleaved x[k:k+16]·(R·(E·Y)); xf/of float32 views of complex64, E and Y
-    16-vectors read from the float32 array ``tabs`` at the given element offsets, R = rr + j·ri."""
+def rotate3_x16(typingctx, xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr_at, ri_at, y_back, split, lo, hi):
+    """out[k + j] = x[k + j]·(R_j·(E_j·Y_j)) for the lanes lo ≤ j < hi of 16 consecutive samples
+    (the other lanes of x are not read, of ``out`` not written); xf/of float32 views of complex64.
+
+    From the float32 array ``tabs``: E_j = tabs[er_at + j] + i·tabs[ei_at + j]; lanes j < split
+    take Y_j = tabs[yr_at + j] + i·tabs[yi_at + j] and R_j = tabs[rr_at] + i·tabs[ri_at], lanes
+    j ≥ split (the start of the next table row) Y from ``y_back`` entries earlier and R from the next
+    entries, tabs[rr_at + 1] + i·tabs[ri_at + 1]. With constant split = 16, lo = 0, hi = 16 the
+    selects and masks fold away (plain loads and stores).
+    """
     if not _f32_vectors(xf, of, tabs):
         return None
-    sig = types.void(xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr, ri)
+    sig = types.void(xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr_at, ri_at, y_back, split, lo, hi)
     width = 16
     v, v2 = _vec(_F32, width), _vec(_F32, 2 * width)
     even = _vconst(_I32, width, list(range(0, 2 * width, 2)))
     odd = _vconst(_I32, width, list(range(1, 2 * width, 2)))
     interleave = _vconst(_I32, 2 * width, [j // 2 + (width if j % 2 else 0) for j in range(2 * width)])
+    pairs = _vconst(_I32, 2 * width, [j // 2 for j in range(2 * width)])  # sample lane of each float
+    lanes = _vconst(_I32, width, list(range(width)))
 
     def codegen(context, builder, signature, args):
         ty = signature.args
-        xf_, of_, k_, tabs_ = args[:4]
+        at = [
+            _index(context, builder, a, t) if isinstance(t, types.Integer) else None
+            for a, t in zip(args, ty, strict=True)
+        ]
 
-        def tab(n):
-            at = _index(context, builder, args[n], ty[n])
-            return builder.load(_pointer(context, builder, ty[3], tabs_, at, v), align=4)
+        tables = _table_scope(builder.module)
 
-        k2 = builder.shl(_index(context, builder, k_, ty[2]), ir.Constant(_I64, 1))
-        xv = builder.load(_pointer(context, builder, ty[0], xf_, k2, v2), align=4)
+        def table(offset, vty=v):
+            value = builder.load(_pointer(context, builder, ty[3], args[3], offset, vty), align=4)
+            value.set_metadata("alias.scope", tables)
+            return value
+
+        def lanes_from(n):  # lanes j >= at[n] (0 ≤ at[n] ≤ 16: compared in 32 bits, one instruction)
+            return builder.icmp_signed(">=", lanes, _splat(builder, builder.trunc(at[n], _I32), width))
+
+        keep = builder.and_(lanes_from(12), builder.not_(lanes_from(13)))
+        keep2 = builder.shuffle_vector(keep, keep, pairs)
+        nxt = lanes_from(11)
+        k2 = builder.shl(at[2], ir.Constant(_I64, 1))
+        xv = _masked(builder, "load", v2, _pointer(context, builder, ty[0], args[0], k2, v2), keep2)
         xr, xi = builder.shuffle_vector(xv, xv, even), builder.shuffle_vector(xv, xv, odd)
-        sr, si = _vcmul(builder, tab(4), tab(5), tab(6), tab(7))
-        pr, pi = _vcmul(builder, _splat(builder, args[8], width), _splat(builder, args[9], width), sr, si)
-        yr, yi = _vcmul(builder, xr, xi, pr, pi)
-        out_ptr = _pointer(context, builder, ty[1], of_, k2, v2)
-        builder.store(builder.shuffle_vector(yr, yi, interleave), out_ptr, align=4)
+        yr, yi = (builder.select(nxt, table(builder.sub(at[n], at[10])), table(at[n])) for n in (6, 7))
+        one = ir.Constant(_I64, 1)
+        rr, ri = (
+            builder.select(
+                nxt,
+                _splat(builder, table(builder.add(at[n], one), _F32), width),
+                _splat(builder, table(at[n], _F32), width),
+            )
+            for n in (8, 9)
+        )
+        sr, si = _vcmul(builder, table(at[4]), table(at[5]), yr, yi)
+        pr, pi = _vcmul(builder, rr, ri, sr, si)
+        zr, zi = _vcmul(builder, xr, xi, pr, pi)
+        out_ptr = _pointer(context, builder, ty[1], args[1], k2, v2)
+        store = _masked(builder, "store", v2, out_ptr, keep2, builder.shuffle_vector(zr, zi, interleave))
+        store.set_metadata("noalias", tables)
         return context.get_dummy_value()
 
     return sig, codegen

@@ -39,10 +39,11 @@ from skycall.dsp._simd import chirp_cis_x16, rotate3_x16
 _BLOCK = 1024  # Rotator: samples per exactly seeded block
 _LANES = 64  # TrajectoryRotator: samples per row (L)
 _ROWS = 128  # TrajectoryRotator: rows per block at most (blocks of L·_ROWS = 8192 samples)
-_PAD = 16  # table lengths are rounded up to this many entries (``chirp_cis_x16``'s width)
-_Y_LEN = _ROWS + _LANES  # Y needs rows + L − 1 entries, padded
-_R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _LANES  # (re, im) table offsets in the float32 table view
-_R1, _E1, _Y1 = _R0 + _ROWS, _E0 + _LANES, _Y0 + _Y_LEN
+_VEC = 16  # samples per explicit vector (``rotate3_x16``, ``chirp_cis_x16``); table lengths are padded to it
+_E_LEN = _LANES + _VEC  # E_l for l < L, then E_0..E_15 again (a vector may run into the next row)
+_Y_LEN = _ROWS + _LANES + _VEC  # Y needs rows + L − 1 entries, padded; vectors may read 16 beyond
+_R0, _E0, _Y0 = 0, 2 * _ROWS, 2 * _ROWS + 2 * _E_LEN  # (re, im) table offsets in the float32 table view
+_R1, _E1, _Y1 = _R0 + _ROWS, _E0 + _E_LEN, _Y0 + _Y_LEN
 _TABLES_F32 = _Y0 + 2 * _Y_LEN
 _TAB = 2  # float64 state offset of the float32 R/E/Y tables (after the block key and segment hint)
 _POINTS = _TAB + _TABLES_F32 // 2  # float64 state offset of the trajectory table (4 rows of K points)
@@ -98,8 +99,8 @@ def _fixed_kernel(table, coeffs, x, state, out):
 
 @njit(**_FAST)
 def _chirp_table(c0, alpha, gamma, n, tabs, re_at, im_at):
-    """tabs[re_at + k] + j·tabs[im_at + k] = exp(j2π(c0 + α·k + γ·k²)) for k < n rounded up to ``_PAD``."""
-    for k in range(0, n, _PAD):
+    """tabs[re_at + k] + j·tabs[im_at + k] = exp(j2π(c0 + α·k + γ·k²)) for k < n rounded up to ``_VEC``."""
+    for k in range(0, n, _VEC):
         chirp_cis_x16(tabs, re_at, im_at, k, c0, alpha, gamma)
 
 
@@ -113,28 +114,31 @@ def _segment(index, hint, n):
     return np.searchsorted(index, n, side="right") - 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _rotate3(xf, of, k, er, ei, yr, yi, rr, ri):
-    """out_k = x_k·(R·(E·Y)): the trajectory rotator's per-sample product, in this one order."""
-    sr, si = cmul(er, ei, yr, yi)
-    pr, pi = cmul(rr, ri, sr, si)
-    _rotate_pair(xf, of, k, pr, pi)
-
-
-# The row helpers below are ordinary numba functions that LLVM inlines into the kernel: with numba's
+# The vector helpers below are ordinary numba functions that LLVM inlines into the kernel: with numba's
 # own inline="always" the kernel's row loop ran 10-40 % slower (measured on the pass benchmark).
 @njit(**_FAST)
-def _rotate3_span(xf, of, ob, tabs, yb, lo, hi, rr, ri):
-    """Lanes lo ≤ l < hi of a row one by one: out[ob + l] = x[ob + l]·(R·(E_l·Y_{yb+l})) (tables in ``tabs``)."""
-    for l in range(np.uint64(lo), np.uint64(hi)):
-        _rotate3(xf, of, ob + l, tabs[_E0 + l], tabs[_E1 + l], tabs[_Y0 + yb + l], tabs[_Y1 + yb + l], rr, ri)
+def _rotate3_vec(xf, of, k, tabs, i, l, split, lo, hi):
+    """x[k + j]·(R_i·(E_{l+j}·Y_{i+l+j})) → out[k + j] for lo ≤ j < hi; lanes j ≥ split are lanes
+    l + j − L of row i + 1 (``rotate3_x16``: next R, Y from L − 1 entries earlier, E wraps in the table)."""
+    e, y = l, i + l
+    rotate3_x16(xf, of, k, tabs, _E0 + e, _E1 + e, _Y0 + y, _Y1 + y, _R0 + i, _R1 + i, _LANES - 1, split, lo, hi)
 
 
 @njit(**_FAST)
-def _rotate3_vectors(xf, of, ob, tabs, i, v_lo, v_hi, rr, ri):
-    """Lanes v_lo ≤ l < v_hi of row i (multiples of 16) as whole 16-sample vectors (``rotate3_x16``)."""
-    for l in range(v_lo, v_hi, 16):
-        rotate3_x16(xf, of, ob + np.uint64(l), tabs, _E0 + l, _E1 + l, _Y0 + i + l, _Y1 + i + l, rr, ri)
+def _rotate3_at(xf, of, base, tabs, m, lo, hi):
+    """Block samples m + j, lo ≤ j < hi (< 16), as one vector, wherever m lies in its row; x index base + m."""
+    l = m % _LANES
+    _rotate3_vec(xf, of, base + m, tabs, m // _LANES, l, min(_VEC, _LANES - l), lo, hi)
+
+
+@njit(**_FAST)
+def _rotate3_row(xf, of, base, tabs, i, s, split):
+    """The 64 block samples from lane s of row i on (s < 8, split = 16 − s: the last s belong to row i + 1)
+    as four whole vectors; called with constants for s = 0, so that LLVM drops the next-row selects."""
+    ob = base + i * _LANES + s
+    for v in range(0, _LANES - _VEC, _VEC):
+        _rotate3_vec(xf, of, ob + v, tabs, i, s + v, _VEC, 0, _VEC)
+    _rotate3_vec(xf, of, ob + _LANES - _VEC, tabs, i, s + _LANES - _VEC, split, 0, _VEC)
 
 
 @njit("b1(f8[::1], c8[::1], i8, c8[::1])", **_FAST)
@@ -149,20 +153,24 @@ def _trajectory_kernel(state, x, first, out):
     [index[k], index[k+1]); 0 for the last point, whose frequency is held; before index[0] freq[0]
     is held) and index[k] (the absolute sample indices, exact in float64). x[0] is absolute sample
     ``first``; out: complex64 (may be x). The explicit signature makes numba's dispatcher the type
-    check of the streaming fast path (anything else: TypeError). Within a row, whole 16-sample
-    vectors go through ``rotate3_x16``, the ragged ends through ``_rotate3``: the same operations,
-    so the bits do not depend on where a chunk ends.
+    check of the streaming fast path (anything else: TypeError). The samples go through
+    ``rotate3_x16`` in 16-sample vectors placed so that their stores to ``out`` are 64-byte aligned
+    (a vector may run from one row into the next; ragged ends are masked vectors): every lane forms
+    the same products in the same order, so the bits depend neither on where a chunk ends nor on
+    where ``out`` lies in memory.
     """
     if out.size != x.size:
         return False
     n_pts = (state.size - _POINTS) // 4
-    cycles, freq = state[_POINTS:_POINTS + n_pts], state[_POINTS + n_pts:_POINTS + 2 * n_pts]
-    rate, index = state[_POINTS + 2 * n_pts:_POINTS + 3 * n_pts], state[_POINTS + 3 * n_pts:]
+    cycles, freq = state[_POINTS : _POINTS + n_pts], state[_POINTS + n_pts : _POINTS + 2 * n_pts]
+    rate, index = state[_POINTS + 2 * n_pts : _POINTS + 3 * n_pts], state[_POINTS + 3 * n_pts :]
     tabs = state[_TAB:_POINTS].view(np.float32)
     xf, of = x.view(np.float32), out.view(np.float32)
     block = _LANES * _ROWS
     n_x = x.size
     big = np.iinfo(np.int64).max
+    addr = out.ctypes.data
+    lead = -(addr // 8) % 8 if addr % 8 == 0 else 0  # x index of the first 64-byte aligned sample of out
     pos = 0
     while pos < n_x:
         absolute = first + pos
@@ -186,25 +194,32 @@ def _trajectory_kernel(state, x, first, out):
             c -= np.floor(c)
             _chirp_table(c, a * (_LANES - 1), q * (_LANES * _LANES - _LANES), n_rows, tabs, _R0, _R1)
             _chirp_table(0.0, 0.0, q * (1 - _LANES), _LANES, tabs, _E0, _E1)
+            for at in (_E0, _E1):  # E_L..E_{L+15} = E_0..E_15: the lanes of a vector that ran into the next row
+                tabs[at + _LANES : at + _E_LEN] = tabs[at : at + _VEC]
             _chirp_table(0.0, a, q * _LANES, n_rows + _LANES - 1, tabs, _Y0, _Y1)
             state[0] = blk_abs
         m0 = absolute - blk_abs  # block samples before x[pos]
         m1 = min(blk_len, n_x - (blk_abs - first))  # block samples up to the end of x
         base = blk_abs - first  # x index of the block start (may be negative)
-        for i in range(m0 // _LANES, (m1 + _LANES - 1) // _LANES):
-            rr, ri = tabs[_R0 + i], tabs[_R1 + i]
-            s = i * _LANES
-            ob = np.uint64(base + s)
-            lo, hi = max(m0 - s, 0), min(m1 - s, _LANES)
-            if lo == 0 and hi == _LANES:  # a whole row, the common case: constant bounds, an unrolled loop
-                _rotate3_vectors(xf, of, ob, tabs, i, 0, _LANES, rr, ri)
-            else:
-                v_lo, v_hi = (lo + 15) & ~15, hi & ~15  # whole 16-sample vectors in [lo, hi)
-                if v_lo >= v_hi:
-                    v_lo = v_hi = hi
-                _rotate3_span(xf, of, ob, tabs, np.uint64(i), lo, v_lo, rr, ri)
-                _rotate3_vectors(xf, of, ob, tabs, i, v_lo, v_hi, rr, ri)
-                _rotate3_span(xf, of, ob, tabs, np.uint64(i), v_hi, hi, rr, ri)
+        s = (lead - base) % 8  # vectors start at block samples m ≡ s (mod 16): their stores are aligned
+        m = m0 + (s - m0) % _VEC
+        if m > m0:  # ragged head
+            _rotate3_at(xf, of, base, tabs, m0, 0, min(m, m1) - m0)
+        while m + _VEC <= m1 and (m - s) % _LANES:
+            _rotate3_at(xf, of, base, tabs, m, 0, _VEC)
+            m += _VEC
+        if s == 0:  # whole rows (nearly all samples); out aligned like the rows: no vector leaves its row
+            for i in range(m // _LANES, m1 // _LANES):
+                _rotate3_row(xf, of, base, tabs, i, 0, _VEC)
+        else:
+            for i in range(m // _LANES, (m1 - s) // _LANES):
+                _rotate3_row(xf, of, base, tabs, i, s, _VEC - s)
+        m = max(m, (m1 - s) // _LANES * _LANES + s)
+        while m + _VEC <= m1:
+            _rotate3_at(xf, of, base, tabs, m, 0, _VEC)
+            m += _VEC
+        if m < m1:  # ragged tail
+            _rotate3_at(xf, of, base, tabs, m, 0, m1 - m)
         pos = blk_abs - first + m1
     return True
 

@@ -128,13 +128,30 @@ def test_trajectory_on_a_10_ms_grid_is_exact_and_chunking_is_bit_exact():
     _assert_chunked_and_copied(TrajectoryRotator(FS, index, freq, phase_rad=-1.1), x, y, rng, 3_000)
 
 
+def test_trajectory_bits_do_not_depend_on_where_x_and_out_lie_in_memory():
+    """The kernel places its vectors by the address of ``out``: any offset of x and out gives the same bits."""
+    index, freq = _pass_table(2.0)
+    rng = make_rng(17)
+    n = 9_000
+    y = TrajectoryRotator(FS, index, freq).process(_noise(rng, n), first_index=123_457)
+    x = _noise(make_rng(17), n)
+    x_buf, out_buf = np.zeros(n + 8, np.complex64), np.zeros(n + 8, np.complex64)
+    for x_off, out_off in [(0, 0), (1, 5), (3, 3), (7, 2), (4, 0)]:
+        xs, outs = x_buf[x_off : x_off + n], out_buf[out_off : out_off + n]
+        xs[:] = x
+        TrajectoryRotator(FS, index, freq).process(xs, first_index=123_457, out=outs)
+        np.testing.assert_array_equal(outs, y)
+        TrajectoryRotator(FS, index, freq).process(xs, first_index=123_457, out=xs)  # in place
+        np.testing.assert_array_equal(xs, y)
+
+
 def _table(c0, alpha, gamma, n):
     """The float32 phasor table exp(j2π(c0 + α·k + γ·k²)), k < n, as the trajectory kernel builds it."""
-    from skycall.dsp.rotator import _PAD, _chirp_table
+    from skycall.dsp.rotator import _VEC, _chirp_table
 
-    tabs = np.zeros(2 * (n + _PAD), np.float32)
-    _chirp_table(c0, alpha, gamma, n, tabs, 0, n + _PAD)
-    return tabs[:n] + 1j * tabs[n + _PAD:2 * n + _PAD].astype(np.complex128)
+    tabs = np.zeros(2 * (n + _VEC), np.float32)
+    _chirp_table(c0, alpha, gamma, n, tabs, 0, n + _VEC)
+    return tabs[:n] + 1j * tabs[n + _VEC : 2 * n + _VEC].astype(np.complex128)
 
 
 def test_table_phasors_are_within_1e7_of_exp():
@@ -144,7 +161,7 @@ def test_table_phasors_are_within_1e7_of_exp():
     got = np.array([_table(v, 0.0, 0.0, 1)[0] for v in t])
     want = np.exp(2j * np.pi * np.mod(t, 1.0))  # the reduction is exact in float64, so is the reference's
     assert np.max(np.abs(got - want)) < 1.2e-7
-    assert np.array_equal(got[500:500 + 17:2].real, np.cos(np.pi * quarter_turns[::2] * 2).round())
+    assert np.array_equal(got[500 : 500 + 17 : 2].real, np.cos(np.pi * quarter_turns[::2] * 2).round())
     k = np.arange(1_000.0)
     for c0, alpha, gamma in [(0.3, 0.1234, 1e-7), (0.7, -0.4, -3e-6), (-2.5, 0.49, 5e-9)]:
         chirp = np.exp(2j * np.pi * np.mod(c0 + alpha * k + gamma * k * k, 1.0))
