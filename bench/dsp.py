@@ -4,6 +4,8 @@ Every case streams CHUNK-sized calls (state carried between calls, as in the rea
 returns one row; see ``scripts/bench.py`` for the conventions.
 """
 
+import ctypes
+import ctypes.util
 import shutil
 import subprocess
 
@@ -157,6 +159,53 @@ def memcpy(quick: bool) -> dict:
     return row("memcpy", msps, None, "np.copyto of one chunk: the memory-bandwidth ceiling")
 
 
+class _Cf32(ctypes.Structure):
+    """C99 ``float complex`` (VOLK's lv_32fc_t) for passing by value."""
+
+    _fields_ = [("re", ctypes.c_float), ("im", ctypes.c_float)]
+
+
+def _volk_rotator(freq_cycles: float):
+    """A step(x, out) through VOLK's rotator kernel volk_32fc_s32fc_x2_rotator_32fc (the kernel inside GNU
+    Radio's rotator_cc, dispatched to the best implementation for this CPU), or None without libvolk."""
+    name = ctypes.util.find_library("volk")
+    if name is None:
+        return None
+    volk = ctypes.CDLL(name)
+    proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, _Cf32, ctypes.POINTER(_Cf32), ctypes.c_uint)
+    kernel = proto(ctypes.c_void_p.in_dll(volk, "volk_32fc_s32fc_x2_rotator_32fc").value)
+    w = 2 * np.pi * freq_cycles
+    inc, phase = _Cf32(np.cos(w), np.sin(w)), _Cf32(1.0, 0.0)
+    phase_ref = ctypes.byref(phase)
+
+    def step(x: np.ndarray, out: np.ndarray) -> None:
+        kernel(out.ctypes.data, x.ctypes.data, inc, phase_ref, x.size)
+
+    return step
+
+
+def foc_rotator_vs_volk(quick: bool) -> dict | None:
+    """The pass-row TrajectoryRotator against VOLK's fixed-frequency rotator kernel on the same chunk and
+    output buffer (skipped without libvolk): the FOC rotator's speed goal as a same-run ratio."""
+    volk = _volk_rotator(12_345.0 / FS)
+    if volk is None:
+        return None
+    x = _chunk()
+    out = np.empty_like(x)
+    volk(x, out)
+    ref = x * np.exp(2j * np.pi * 12_345.0 / FS * np.arange(x.size))
+    if not np.allclose(out, ref, atol=1e-2):  # VOLK renormalises its float32 phasor every few hundred samples
+        raise RuntimeError("bench: libvolk's rotator gave wrong samples (ABI mismatch?)")
+    rot, state = TrajectoryRotator(FS, _PASS_INDEX, _PASS_FREQ), {"first": _PASS_START}
+
+    def step():
+        rot.process(x, first_index=state["first"], out=out)
+        state["first"] += CHUNK
+
+    note = "TrajectoryRotator on the LEO pass table vs VOLK volk_32fc_s32fc_x2_rotator_32fc (fixed frequency)"
+    return row("foc_rotator_vs_volk", _timed(step, quick), _timed(lambda: volk(x, out), quick), note)
+
+
 _GR_ROTATOR = """
 import time
 from gnuradio import blocks, gr
@@ -191,4 +240,14 @@ def gnuradio_rotator(quick: bool) -> dict | None:
     return row("rotator_vs_gnuradio", msps, float(done.stdout.split()[-1]), "Rotator vs GNU Radio rotator_cc")
 
 
-CASES = [foc_rotator, foc_rotator_long_segments, rotator_fixed, fir, resampler, farrow, memcpy, gnuradio_rotator]
+CASES = [
+    foc_rotator,
+    foc_rotator_long_segments,
+    foc_rotator_vs_volk,
+    rotator_fixed,
+    fir,
+    resampler,
+    farrow,
+    memcpy,
+    gnuradio_rotator,
+]

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PKGS=(libiio0 libopus0 python3-soapysdr soapysdr-module-hackrf espeak-ng sox build-essential)
+DEB_PKGS=(libiio0 libopus0 python3-soapysdr soapysdr-module-hackrf espeak-ng sox build-essential libvolk2.5)
 PY=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.skycall-installed
