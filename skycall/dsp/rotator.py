@@ -195,7 +195,8 @@ def _trajectory_kernel(state, x, first, out):
             _chirp_table(c, a * (_LANES - 1), q * (_LANES * _LANES - _LANES), n_rows, tabs, _R0, _R1)
             _chirp_table(0.0, 0.0, q * (1 - _LANES), _LANES, tabs, _E0, _E1)
             for at in (_E0, _E1):  # E_L..E_{L+15} = E_0..E_15: the lanes of a vector that ran into the next row
-                tabs[at + _LANES : at + _E_LEN] = tabs[at : at + _VEC]
+                for j in range(_VEC):  # (an element loop: numba's slice assignment costs ~10× as much here)
+                    tabs[at + _LANES + j] = tabs[at + j]
             _chirp_table(0.0, a, q * _LANES, n_rows + _LANES - 1, tabs, _Y0, _Y1)
             state[0] = blk_abs
         m0 = absolute - blk_abs  # block samples before x[pos]
