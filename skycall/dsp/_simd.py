@@ -103,7 +103,8 @@ def rotate3_x16(typingctx, xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr_at, r
     entries, tabs[rr_at + 1] + i·tabs[ri_at + 1]. With constant split = 16, lo = 0, hi = 16 the
     selects and masks fold away (plain loads and stores).
     """
-    if not _f32_vectors(xf, of, tabs):
+    indices = (k, er_at, ei_at, yr_at, yi_at, rr_at, ri_at, y_back, split, lo, hi)
+    if not (_f32_vectors(xf, of, tabs) and all(isinstance(t, types.Integer) for t in indices)):
         return None
     sig = types.void(xf, of, k, tabs, er_at, ei_at, yr_at, yi_at, rr_at, ri_at, y_back, split, lo, hi)
     width = 16
