@@ -55,15 +55,21 @@ class _NumpyTrajectory:
         return x * np.exp(1j * phase).astype(np.complex64)
 
 
-def _trajectory_row(name: str, index, freq_hz, start: int, quick: bool, note: str) -> dict:
-    x = _chunk()
-    rot, ref, out = TrajectoryRotator(FS, index, freq_hz), _NumpyTrajectory(index, freq_hz, start), np.empty_like(x)
-    state = {"first": start}
+def _trajectory_step(index, freq_hz, start: int, x: np.ndarray, out: np.ndarray):
+    """step() streaming x through a TrajectoryRotator into out, one CHUNK further each call from ``start``."""
+    rot, state = TrajectoryRotator(FS, index, freq_hz), {"first": start}
 
     def step():
         rot.process(x, first_index=state["first"], out=out)
         state["first"] += CHUNK
 
+    return step
+
+
+def _trajectory_row(name: str, index, freq_hz, start: int, quick: bool, note: str) -> dict:
+    x = _chunk()
+    ref = _NumpyTrajectory(index, freq_hz, start)
+    step = _trajectory_step(index, freq_hz, start, x, np.empty_like(x))
     return row(name, _timed(step, quick), _timed(lambda: ref.process(x), quick), note)
 
 
@@ -196,12 +202,7 @@ def foc_rotator_vs_volk(quick: bool) -> dict | None:
     ref = x * np.exp(2j * np.pi * 12_345.0 / FS * np.arange(x.size))
     if not np.allclose(out, ref, atol=1e-2):  # VOLK renormalises its float32 phasor every few hundred samples
         raise RuntimeError("bench: libvolk's rotator gave wrong samples (ABI mismatch?)")
-    rot, state = TrajectoryRotator(FS, _PASS_INDEX, _PASS_FREQ), {"first": _PASS_START}
-
-    def step():
-        rot.process(x, first_index=state["first"], out=out)
-        state["first"] += CHUNK
-
+    step = _trajectory_step(_PASS_INDEX, _PASS_FREQ, _PASS_START, x, out)
     note = "TrajectoryRotator on the LEO pass table vs VOLK volk_32fc_s32fc_x2_rotator_32fc (fixed frequency)"
     return row("foc_rotator_vs_volk", _timed(step, quick), _timed(lambda: volk(x, out), quick), note)
 

@@ -120,8 +120,8 @@ def _segment(index, hint, n):
 def _rotate3_vec(xf, of, k, tabs, i, l, split, lo, hi):
     """x[k + j]·(R_i·(E_{l+j}·Y_{i+l+j})) → out[k + j] for lo ≤ j < hi; lanes j ≥ split are lanes
     l + j − L of row i + 1 (``rotate3_x16``: next R, Y from L − 1 entries earlier, E wraps in the table)."""
-    e, y = l, i + l
-    rotate3_x16(xf, of, k, tabs, _E0 + e, _E1 + e, _Y0 + y, _Y1 + y, _R0 + i, _R1 + i, _LANES - 1, split, lo, hi)
+    y = i + l
+    rotate3_x16(xf, of, k, tabs, _E0 + l, _E1 + l, _Y0 + y, _Y1 + y, _R0 + i, _R1 + i, _LANES - 1, split, lo, hi)
 
 
 @njit(**_FAST)
@@ -366,8 +366,8 @@ class TrajectoryRotator:
             x = complex_input(x)
             out = output_array(out, x.size)
             done = _trajectory_kernel(self._state, x, first, out)
-        if not done:
-            raise DspArgumentError(f"out must be a contiguous complex64 array of shape ({x.size},)")
+        if not done:  # out has the wrong length: output_array raises the one message for that
+            output_array(out, x.size)
         self._next_index = first + x.size
         return out
 
