@@ -5,12 +5,17 @@ A flowgraph names the processes (``[[process]]``, each a *role*: ``groundstation
 ground station emulates, the loopback air, and the call. Links (``[[link]]``) join a
 process's ``tx`` port to another's ``rx`` port when the radios are loopback radios (real
 radios are linked by cable or air). Before anything runs, :func:`load_flowgraph` checks:
-every key (strictly), each radio's profile (tuning, rates, transmit guard, duplex), and that
-every link joins ports with the same sample rate, dtype and centre frequency (declared rates).
+every key (strictly, no NaN or infinity anywhere), each radio's profile (tuning, rates,
+transmit guard, duplex), that every link joins ports with the same sample rate, dtype and
+centre frequency (declared rates), and everything a run reads later: ``pass.start_utc`` is an
+ISO 8601 time with a zone, the TLE file exists with valid checksums, each speech WAV is
+readable, non-empty and finite. Process names are safe file and socket names
+(:data:`PROCESS_NAME_PATTERN`): they name ``OUT/NAME.log`` and the process's sockets.
 """
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,6 +28,8 @@ ROLES = ("groundstation", "handset")
 BASEBAND_RATE_SPS = 240_000.0
 DL_FREQ_HZ = 1545.0e6
 UL_FREQ_HZ = 1646.5e6
+#: a process name: a letter, then up to 31 letters, digits, ``_`` or ``-`` (no path separators or dots)
+PROCESS_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9_-]{0,31}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +89,7 @@ class CallConfig:
 class ProcessConfig:
     """One OS process of the flowgraph and the radio it drives."""
 
-    name: str = spec(doc="unique process name")
+    name: str = spec(pattern=PROCESS_NAME_PATTERN, doc="unique process name (also OUT/NAME.log)")
     role: str = spec(choices=ROLES, doc="what the process runs")
     radio: str = spec("loopback", doc="hardware profile name (hw_profiles/NAME.toml) or path")
     radio_args: str = spec("", doc="device URI/args; empty: the profile's default")
@@ -234,7 +241,56 @@ def _check(flow: Flowgraph) -> list[ConfigError]:
                 )
         except ConfigError as err:
             errors.append(err)
+    return errors + _check_inputs(flow)
+
+
+def parse_utc(text: str) -> datetime:
+    """An ISO 8601 time with a zone (``2026-01-01T00:00:00Z``); ValueError otherwise."""
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError("no time zone")
+    return when
+
+
+def _check_inputs(flow: Flowgraph) -> list[ConfigError]:
+    """The files and values a run reads after start-up: refuse them now, not mid-call."""
+    errors = []
+    try:
+        parse_utc(flow.pass_.start_utc)
+    except ValueError:
+        errors.append(ConfigError(flow.path, "pass.start_utc", f"{flow.pass_.start_utc!r} is not an ISO 8601 "
+                                  "time with a zone, such as 2026-01-01T00:00:00Z"))
+    if flow.pass_.tle:
+        from groundstation.orbit import TLEError, read_tle_file
+
+        try:
+            read_tle_file(resolve_path(flow, flow.pass_.tle))
+        except TLEError as err:
+            errors.append(ConfigError(flow.path, "pass.tle", str(err)))
+    for key in ("speech_dl", "speech_ul"):
+        name = getattr(flow.call, key)
+        if name:
+            problem = _wav_problem(resolve_path(flow, name))
+            if problem:
+                errors.append(ConfigError(flow.path, f"call.{key}", problem))
     return errors
+
+
+def _wav_problem(path: Path) -> str | None:
+    """Why the speech file ``path`` cannot be played into a call, or None."""
+    import numpy as np
+    import soundfile
+
+    try:
+        data, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
+        return f"cannot read the speech file {path}: {err}"
+    if data.shape[0] == 0:
+        return f"the speech file {path} holds no samples"
+    bad = int(np.count_nonzero(~np.isfinite(data)))
+    if bad:
+        return f"the speech file {path} holds {bad} NaN or infinite samples"
+    return None
 
 
 def load_flowgraph(path: str | Path) -> Flowgraph:
@@ -276,4 +332,6 @@ __all__ = [
     "CallConfig",
     "load_flowgraph",
     "resolve_path",
+    "parse_utc",
+    "PROCESS_NAME_PATTERN",
 ]

@@ -4,10 +4,15 @@ A schema is a dataclass whose fields carry validation metadata made with :func:`
 (range, allowed choices, units). :func:`load_dataclass` checks a parsed TOML table against
 it and collects *every* problem as a :class:`~skycall.errors.ConfigError` that names the
 file, the dotted key and the allowed values: unknown keys, missing keys, wrong types,
-out-of-range numbers, unknown choices. Nested dataclasses, lists and ``X | None`` work.
+out-of-range numbers, NaN and infinities (TOML spells them ``nan``/``inf``; no field accepts
+them), unknown choices, strings not matching a field's ``pattern``. Nested dataclasses, lists
+and ``X | None`` work. :func:`check_value` applies one field's rules to a value from elsewhere
+(a command-line override), so ``--duration-s`` obeys the same limits as ``duration_s``.
 """
 
 import dataclasses
+import math
+import re
 import tomllib
 import types
 import typing
@@ -26,11 +31,13 @@ def spec(
     lo: float | None = None,
     hi: float | None = None,
     choices: tuple | None = None,
+    pattern: str | None = None,
     doc: str = "",
     default_factory: Any = _MISSING,
 ) -> Any:
-    """A dataclass field with validation metadata (inclusive range ``[lo, hi]`` or ``choices``)."""
-    meta = {"lo": lo, "hi": hi, "choices": choices, "doc": doc}
+    """A dataclass field with validation metadata (inclusive range ``[lo, hi]``, ``choices``, or a
+    regular expression ``pattern`` the whole string must match)."""
+    meta = {"lo": lo, "hi": hi, "choices": choices, "pattern": pattern, "doc": doc}
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -83,6 +90,8 @@ def _convert(value: Any, tp: Any, file: str, key: str, errors: list[ConfigError]
         if isinstance(value, bool) or not isinstance(value, int | float):
             errors.append(ConfigError(file, key, f"expected a number, got {value!r}"))
             return value
+        if not math.isfinite(value):  # NaN passes every range test (NaN < lo is False): refuse it here
+            errors.append(ConfigError(file, key, f"{value!r} is not a finite number"))
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -101,8 +110,11 @@ def _convert(value: Any, tp: Any, file: str, key: str, errors: list[ConfigError]
 
 def _check(value: Any, f: dataclasses.Field, file: str, key: str, errors: list[ConfigError]) -> None:
     lo, hi, choices = f.metadata.get("lo"), f.metadata.get("hi"), f.metadata.get("choices")
+    pattern = f.metadata.get("pattern")
     if choices is not None and value not in choices:
         errors.append(ConfigError(file, key, f"{value!r} is not one of {', '.join(map(repr, choices))}"))
+    if pattern is not None and isinstance(value, str) and re.fullmatch(pattern, value) is None:
+        errors.append(ConfigError(file, key, f"{value!r} does not match {pattern}"))
     if isinstance(value, int | float) and not isinstance(value, bool):
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
@@ -143,6 +155,20 @@ def _build(cls: type[T], data: dict, file: str, prefix: str, errors: list[Config
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+def check_value(cls: type, name: str, value: Any, file: str, key: str) -> Any:
+    """``value`` converted and checked against field ``name`` of schema ``cls`` (its type, range,
+    choices, pattern); raise :class:`ConfigError` naming ``file`` and ``key`` (e.g. ``"<cli>"``,
+    ``"--duration-s"``)."""
+    f = {f.name: f for f in dataclasses.fields(cls)}[name]
+    errors: list[ConfigError] = []
+    value = _convert(value, typing.get_type_hints(cls)[name], file, key, errors)
+    if not errors:
+        _check(value, f, file, key, errors)
+    if errors:
+        raise errors[0]
+    return value
 
 
 def load_dataclass(cls: type[T], data: dict, file: str = "<dict>") -> T:
