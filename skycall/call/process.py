@@ -3,10 +3,20 @@
 Per slot: service control commands (status / call / hangup / shutdown), run the call script,
 publish call-state events and a periodic receiver status on telemetry; at the end, save the
 side's record for the report. The radio I/O itself stays in each main.
+
+Signals: SIGTERM and SIGHUP stop a process like SIGINT (``KeyboardInterrupt``: the slot loop's
+``finally`` saves the record, exit 130). While the record is being written further signals are
+held (:func:`signals_held`), so a second Ctrl-C cannot cut it short; the files are also written
+atomically. The record's meta says how the side ended (``ended``: ``completed``, ``shutdown``,
+``interrupted`` or ``crashed: ...``) and how many slots were planned (``planned_slots``).
 """
 
 import argparse
+import contextlib
 import logging
+import signal
+import sys
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -20,6 +30,36 @@ from skycall.dsp.resample import RationalResampler
 
 log = logging.getLogger(__name__)
 STATUS_EVERY_SLOTS = 25  # one receiver status event per second of stream
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP end the process like SIGINT (KeyboardInterrupt: records are saved)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Hold SIGINT/SIGTERM/SIGHUP while the block runs (they are logged, not raised): a record being
+    written is finished first. Only in the main thread (where Python runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum)) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            log.warning("%s received while saving the record: the record was completed first",
+                        ", ".join(signal.Signals(s).name for s in held))  # fmt: skip
 
 
 class SlotHarness:
@@ -73,11 +113,26 @@ class SlotHarness:
             self.node.telemetry.emit("rx_status", index, **self._status())
 
     def save(self, extra: dict | None = None, meta: dict | None = None):
-        """Write this side's record (``ROLE.npz`` + ``ROLE.json``) into the run's output directory."""
-        rec = side_record(self.role, self.core, self.slot + 1, extra)
-        rec.meta.update(meta or {})
-        rec.save(self.node.out_dir)
+        """Write this side's record (``ROLE.npz`` + ``ROLE.json``) into the run's output directory.
+
+        Called from the slot loop's ``finally``: an exception on its way out says how the side ended.
+        """
+        ended = self._ended(sys.exc_info()[1])
+        with signals_held():
+            rec = side_record(self.role, self.core, self.slot + 1, extra)
+            rec.meta.update(meta or {})
+            rec.meta.update(ended=ended, planned_slots=self.n_slots)
+            rec.save(self.node.out_dir)
         return rec
+
+    def _ended(self, exc: BaseException | None) -> str:
+        if isinstance(exc, KeyboardInterrupt):
+            return "interrupted"
+        if exc is not None:
+            return f"crashed: {type(exc).__name__}: {exc}"
+        if self.stop:
+            return "shutdown"
+        return "completed" if self.slot + 1 >= self.n_slots else "interrupted"
 
 
 def start_radio(node, transmit: bool):
@@ -155,6 +210,7 @@ def process_main(name: str, run, argv: list[str] | None, doc: str) -> int:
     parser.add_argument("-v", "--verbose", action="count", default=1)
     args = parser.parse_args(argv)
     setup_logging(args.verbose, name)
+    stop_on_signals()
     try:
         return run(Node.from_env())
     except SkycallError as err:

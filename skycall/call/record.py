@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skycall.fileio import atomic_path, atomic_write
+
 
 @dataclass
 class RxLog:
@@ -41,12 +43,15 @@ class SideRecord:
     extra: dict = field(default_factory=dict)  # name -> np.ndarray
 
     def save(self, out_dir: str | Path) -> None:
+        """Write ``SIDE.npz`` then ``SIDE.json``, each atomically (a reader sees whole files or none;
+        ``SIDE.json`` appears last, so its presence means the record is complete)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("side", "meta",
                                                                                                       "extra")}
-        np.savez_compressed(out / f"{self.side}.npz", **arrays, **{f"x_{k}": v for k, v in self.extra.items()})
-        (out / f"{self.side}.json").write_text(json.dumps(self.meta, indent=1, default=_jsonable))
+        with atomic_path(out / f"{self.side}.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays, **{f"x_{k}": v for k, v in self.extra.items()})
+        atomic_write(out / f"{self.side}.json", json.dumps(self.meta, indent=1, default=_jsonable))
 
     @classmethod
     def load(cls, out_dir: str | Path, side: str) -> "SideRecord":

@@ -5,6 +5,7 @@ directory, so a multi-process run and an in-process run are reported the same wa
 """
 
 import base64
+import html
 import io
 import json
 import math
@@ -16,6 +17,7 @@ from skycall.call.record import SideRecord, prefec_ber
 from skycall.call.scoring import rms, score_speech
 from skycall.call.session import FRAME_S
 from skycall.errors import SkycallError
+from skycall.fileio import atomic_path, atomic_write
 from skycall.vocoder.base import get_vocoder
 from skycall.vocoder.speech import write_wav
 
@@ -81,13 +83,123 @@ def failure_reason(gs: SideRecord, hs: SideRecord) -> str | None:
     return f"call set-up failed (handset state {hs.meta['state']}, ground station state {gs.meta['state']})"
 
 
+SIDES = ("groundstation", "handset")
+RUN_FILE = "run.json"  # written by ``skycall run`` (skycall.runner.rundir): how each process ended
+_FINE = (None, "completed", "shutdown")
+
+
+def _run_info(out: Path) -> dict:
+    """``{side: process info}`` from ``run.json`` (empty for an in-process run or an unreadable file)."""
+    try:
+        info = json.loads((out / RUN_FILE).read_text())
+        procs = info["processes"]
+        return {p.get("role", name): dict(p, name=name) for name, p in procs.items() if isinstance(p, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _load_records(out: Path, procs: dict) -> tuple[dict[str, SideRecord], dict[str, str]]:
+    """The side records that can be read, and why each other one is missing."""
+    records, missing = {}, {}
+    for side in SIDES:
+        status = procs.get(side, {}).get("status")
+        try:
+            records[side] = SideRecord.load(out, side)
+        except FileNotFoundError:
+            why = status or "no process saved it"
+            missing[side] = f"{side}: no record ({why})"
+        except Exception as err:  # noqa: BLE001 - a damaged record of any kind is reported, not raised
+            missing[side] = f"{side}: unreadable record ({type(err).__name__}: {err})"
+    return records, missing
+
+
+def _side_problem(side: str, rec: SideRecord, proc: dict) -> str | None:
+    """How ``side`` ended when that was not a normal end (its process's exit, else its record's word)."""
+    status, ended = proc.get("status"), rec.meta.get("ended")
+    what = status if status not in _FINE else (ended if ended not in _FINE else None)
+    if what is None:
+        return None
+    planned = rec.meta.get("planned_slots")
+    when = f" after {rec.meta['n_slots'] * FRAME_S:.1f} s of {planned * FRAME_S:.1f} s" if planned else ""
+    log = f" (see {proc['log']})" if proc.get("log") and status not in _FINE else ""
+    return f"{side} {what}{when}{log}"
+
+
+def _side_facts(rec: SideRecord | None, proc: dict, missing: str | None) -> dict:
+    facts = {"record": rec is not None, "process": proc.get("status"), "exit_code": proc.get("exit_code")}
+    if rec is None:
+        return {**facts, "missing": missing}
+    meta = rec.meta
+    keys = ("ended", "state", "connected", "release_cause", "frames_ok", "frames_bad", "voice_fer", "n_slots")
+    return {**facts, **{k: meta.get(k) for k in keys}}
+
+
 def summarise(out_dir: str | Path) -> dict:
-    """Build ``summary.json`` (and the WAVs and report) from the side records in ``out_dir``."""
+    """Build ``summary.json`` (and the WAVs and report) from whatever side records ``out_dir`` holds.
+
+    With both records: the call's scores, as always. A record that is missing or unreadable, and a
+    process that crashed, was killed or was interrupted (``run.json`` of ``skycall run``, or the
+    record's own ``ended``), are named in ``problems`` and ``failure_reason``; ``complete`` is then
+    false. With one record only, the summary holds that side's facts (``sides``) and
+    ``call_connected`` is None (unknown). No record at all raises :class:`SkycallError`.
+    """
     out = Path(out_dir)
-    missing = [s for s in ("groundstation", "handset") if not (out / f"{s}.npz").exists()]
+    procs = _run_info(out)
+    records, missing = _load_records(out, procs)
+    if not records:
+        raise SkycallError(f"{out}: no call record to report ({'; '.join(missing.values())}); see the logs")
+    problems = dict(missing)
+    for side, rec in records.items():
+        problem = _side_problem(side, rec, procs.get(side, {}))
+        if problem:
+            problems[side] = problem
+    sides = {side: _side_facts(records.get(side), procs.get(side, {}), missing.get(side)) for side in SIDES}
     if missing:
-        raise SkycallError(f"{out}: no record of {' and '.join(missing)} (did the process crash? see its log)")
-    gs, hs = SideRecord.load(out, "groundstation"), SideRecord.load(out, "handset")
+        summary = _partial_summary(records, problems, sides)
+        summary = _clean(summary)
+        atomic_write(out / "summary.json", json.dumps(summary, indent=2))
+        atomic_write(out / "report.html", html_report(summary, None))
+        return summary
+    summary = _call_summary(records["groundstation"], records["handset"])
+    reason = "; ".join(problems.values()) or None
+    if reason:
+        summary["failure_reason"] = reason + (f"; {summary['failure_reason']}" if summary["failure_reason"] else "")
+    summary.update(complete=not problems, problems=problems, sides=sides)
+    summary = _clean(summary)
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2))
+    gs, hs = records["groundstation"], records["handset"]
+    with atomic_path(out / "dl_received.wav") as tmp:
+        write_wav(tmp, hs.ear)
+    with atomic_path(out / "ul_received.wav") as tmp:
+        write_wav(tmp, gs.ear)
+    png = plot_report(gs, hs, summary)
+    atomic_write(out / "report.png", png)
+    atomic_write(out / "report.html", html_report(summary, png))
+    return summary
+
+
+def _partial_summary(records: dict, problems: dict, sides: dict) -> dict:
+    """What one side's record alone can tell (no speech scores: they need both ends)."""
+    rec = next(iter(records.values()))
+    return {
+        "call_connected": None,
+        "setup_time_s": None,
+        "failure_reason": "; ".join(problems.values()),
+        "acquisition_time_s": None,
+        "dl": None,
+        "ul": None,
+        "mouth_to_ear_ms": None,
+        "release_cause": {side: r.meta.get("release_cause") for side, r in records.items()},
+        "scenario": records["groundstation"].meta.get("scenario") if "groundstation" in records else None,
+        "complete": False,
+        "problems": problems,
+        "sides": sides,
+        "n_slots": rec.meta.get("n_slots"),
+    }
+
+
+def _call_summary(gs: SideRecord, hs: SideRecord) -> dict:
+    """The call's scores from both records."""
     scenario = gs.meta["scenario"]
     vocoder_name = scenario["vocoder"]
     truth = gs.extra.get("truth_cfo_hz")
@@ -96,7 +208,7 @@ def summarise(out_dir: str | Path) -> dict:
     connected = bool(gs.meta["connected"] and hs.meta["connected"])
     dialler = gs if scenario.get("placed_by") == "groundstation" else hs
     acq = np.flatnonzero(hs.locked)
-    summary = {
+    return {
         "call_connected": connected,
         "setup_time_s": dialler.meta["setup_time_s"],
         "failure_reason": failure_reason(gs, hs),
@@ -107,14 +219,6 @@ def summarise(out_dir: str | Path) -> dict:
         "release_cause": {"groundstation": gs.meta["release_cause"], "handset": hs.meta["release_cause"]},
         "scenario": scenario,
     }
-    summary = _clean(summary)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    write_wav(out / "dl_received.wav", hs.ear)
-    write_wav(out / "ul_received.wav", gs.ear)
-    png = plot_report(gs, hs, summary)
-    (out / "report.png").write_bytes(png)
-    (out / "report.html").write_text(html_report(summary, png))
-    return summary
 
 
 def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
@@ -176,20 +280,21 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
     return buf.getvalue()
 
 
-def html_report(summary: dict, png: bytes) -> str:
-    """A self-contained HTML page: the summary table and the embedded plot."""
+def html_report(summary: dict, png: bytes | None) -> str:
+    """A self-contained HTML page: the summary table and the embedded plot (when there is one)."""
     rows = []
-    for key in ("call_connected", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms", "failure_reason"):
-        rows.append(f"<tr><th>{key}</th><td>{summary.get(key)}</td></tr>")
+    for key in ("call_connected", "complete", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms",
+                "failure_reason"):
+        rows.append(f"<tr><th>{key}</th><td>{html.escape(str(summary.get(key)))}</td></tr>")
     for d in ("dl", "ul"):
         if summary.get(d):
             for key, value in summary[d].items():
-                rows.append(f"<tr><th>{d}.{key}</th><td>{value}</td></tr>")
-    img = base64.b64encode(png).decode()
+                rows.append(f"<tr><th>{d}.{key}</th><td>{html.escape(str(value))}</td></tr>")
+    img = "" if png is None else (f"<img alt='call report plots' src='data:image/png;base64,"
+                                  f"{base64.b64encode(png).decode()}'>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>skycall call report</title>"
             "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em}</style></head>"
-            f"<body><h1>skycall call report</h1><table>{''.join(rows)}</table>"
-            f"<img alt='call report plots' src='data:image/png;base64,{img}'></body></html>")
+            f"<body><h1>skycall call report</h1><table>{''.join(rows)}</table>{img}</body></html>")
 
 
 def print_summary(summary: dict, out_dir) -> None:
@@ -199,17 +304,26 @@ def print_summary(summary: dict, out_dir) -> None:
     def fmt(v, spec=".2f"):
         return "n/a" if v is None else format(v, spec)
 
-    print(f"call: {'CONNECTED' if summary['call_connected'] else 'NOT CONNECTED'}"
-          f" (set-up {fmt(summary['setup_time_s'])} s, handset acquired after {fmt(summary['acquisition_time_s'])} s)")
-    print(f"pass: elevation {sc['elevation_deg'][0]:.0f}-{sc['elevation_deg'][1]:.0f} deg, Doppler "
-          f"{sc['doppler_hz'][0] / 1e3:+.1f}..{sc['doppler_hz'][1] / 1e3:+.1f} kHz, pre-compensation "
-          f"{'on' if sc['precompensation'] else 'off'}, handset receiver '{sc['receiver_profile']}'")
+    connected = summary["call_connected"]
+    word = {True: "CONNECTED", False: "NOT CONNECTED", None: "UNKNOWN (a side's record is missing)"}[connected]
+    if connected and summary.get("complete") is False:
+        word += ", BUT THE RUN DID NOT END NORMALLY"
+    print(f"call: {word} (set-up {fmt(summary['setup_time_s'])} s, handset acquired after "
+          f"{fmt(summary['acquisition_time_s'])} s)")
+    if sc:
+        print(f"pass: elevation {sc['elevation_deg'][0]:.0f}-{sc['elevation_deg'][1]:.0f} deg, Doppler "
+              f"{sc['doppler_hz'][0] / 1e3:+.1f}..{sc['doppler_hz'][1] / 1e3:+.1f} kHz, pre-compensation "
+              f"{'on' if sc['precompensation'] else 'off'}, handset receiver '{sc['receiver_profile']}'")
     for d in ("dl", "ul"):
         r = summary.get(d)
         if r:
             print(f"{d}: PESQ-NB {fmt(r['pesq_nb'])} (codec alone {fmt(r['codec_ceiling_pesq_nb'])}), STOI "
                   f"{fmt(r['stoi'])}, FER {fmt(r['fer'], '.3f')}, residual CFO {fmt(r['residual_cfo_hz_rms'], '.0f')}"
                   f" Hz RMS, mouth-to-ear {fmt(r['mouth_to_ear_ms'], '.0f')} ms")
+    for side, facts in (summary.get("sides") or {}).items():
+        if facts.get("record") and summary["call_connected"] is None:
+            print(f"{side}: state {facts['state']}, connected {facts['connected']}, release cause "
+                  f"{facts['release_cause']}, frames ok/bad {facts['frames_ok']}/{facts['frames_bad']}")
     if summary["failure_reason"]:
         print(f"why: {summary['failure_reason']}")
     print(f"outputs: {out_dir}/summary.json, dl_received.wav, ul_received.wav, report.html, telemetry.jsonl")

@@ -1,4 +1,9 @@
-"""``skycall report RUN_DIR``: (re)build a call's summary.json, WAVs and report from its records."""
+"""``skycall report RUN_DIR``: (re)build a call's summary.json, WAVs and report from its records.
+
+Exit 0 when the call connected and both sides ended normally; 1 when it did not connect, a side's
+record is missing, or a process crashed, was killed or was interrupted (the summary says which);
+2 when there is no record at all.
+"""
 
 from skycall.call.report import print_summary, summarise
 
@@ -10,4 +15,4 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     summary = summarise(args.run_dir)
     print_summary(summary, args.run_dir)
-    return 0 if summary["call_connected"] else 1
+    return 0 if summary["call_connected"] and summary.get("complete", True) else 1

@@ -18,9 +18,13 @@ Procedure (either side may dial)::
               ◀───────────────   RELEASE_ACK
 
 Every request is retried every ``retry_frames`` up to ``max_retries``; during a call a
-supervision timer releases the call with RADIO_LINK_FAILURE when no good frame arrived from
-the peer for ``supervision_frames``. In ``dl_only`` mode (half-duplex handset radio) the
-handset never transmits: it camps, and answers a page by entering the call silently.
+supervision timer releases the call with RADIO_LINK_FAILURE when no good frame *of the call*
+arrived from the peer for ``supervision_frames`` — on the handset, beacons and IDLE filler do not
+count, so a phone stalled for longer than the network's supervision (SIGSTOP, a frozen host)
+notices on resuming that the network released the call, instead of staying "connected". A
+RELEASE for a call that is already over is acknowledged, so the late side ends at once. In
+``dl_only`` mode (half-duplex handset radio) the handset never transmits: it camps, and answers
+a page by entering the call silently.
 """
 
 from collections import deque
@@ -71,6 +75,7 @@ class _Side:
         self.answers: deque[Frame] = deque()
         self.tx_seq = 0
         self.last_good_rx = -1
+        self.last_call_rx = -1  # last good frame of the current call from the peer (handset supervision)
         self.dial_frame: int | None = None
         self.setup_time_s: float | None = None
         self.release_cause: Cause | None = None
@@ -95,7 +100,7 @@ class _Side:
 
     def _connected(self, frame_no: int) -> None:
         self.request = None
-        self.last_good_rx = frame_no
+        self.last_good_rx = self.last_call_rx = frame_no
         if self.dial_frame is not None:
             self.setup_time_s = (frame_no - self.dial_frame) * FRAME_S
         self._set(frame_no, "connected", call_id=self.call_id, setup_time_s=self.setup_time_s)
@@ -142,6 +147,9 @@ class _Side:
         if msg == MsgType.RELEASE_ACK and self.state == "releasing":
             self._released(frame_no, self.release_cause or Cause.NORMAL, self._idle_state())
             return True
+        if msg == MsgType.RELEASE and rx.call_id == self.call_id and not self.dl_only:
+            self.answers.append(self._frame(MsgType.RELEASE_ACK))  # the peer missed the end of this call
+            return True
         return False
 
     def _poll_request(self, frame_no: int) -> Frame | None:
@@ -162,15 +170,16 @@ class _Side:
         elif msg == MsgType.ACCESS:
             self._released(frame_no, Cause.ACCESS_FAILURE, "camped")
 
-    def _supervise(self, frame_no: int) -> None:
+    def _supervise(self, frame_no: int, last_rx: int) -> None:
+        """Release the call when the peer's last good frame (``last_rx``) is too old."""
         if self.state == "connected" and not self.dl_only:
-            if frame_no - self.last_good_rx > self.timers.supervision_frames:
+            if frame_no - last_rx > self.timers.supervision_frames:
                 self.events.append(
                     {
                         "t": "radio_link_failure",
                         "side": self.name,
                         "frame": frame_no,
-                        "silent_frames": frame_no - self.last_good_rx,
+                        "silent_frames": frame_no - last_rx,
                     }
                 )
                 self.hangup(frame_no, Cause.RADIO_LINK_FAILURE)
@@ -200,6 +209,8 @@ class HandsetSession(_Side):
             return
         self.last_good_rx = frame_no
         msg = MsgType(rx.type) if rx.type in MsgType._value2member_map_ else MsgType.IDLE
+        if rx.call_id == self.call_id and msg not in (MsgType.IDLE, MsgType.BEACON):
+            self.last_call_rx = frame_no  # the network still serves this call
         if msg == MsgType.BEACON:
             self.system_info = SystemInfo.unpack(rx.payload)
             if self.state == "searching":
@@ -241,6 +252,7 @@ class HandsetSession(_Side):
             self.answers.clear()
             self._set(frame_no, "searching", cause="downlink lost")
             return None
+        self._supervise(frame_no, self.last_call_rx)
         if self.dl_only:
             return None
         if self.answers:
@@ -293,7 +305,7 @@ class NetworkSession(_Side):
 
     def tick(self, frame_no: int) -> Frame | None:
         """The downlink signalling frame for this slot; None leaves it to voice (in call) or IDLE filler."""
-        self._supervise(frame_no)
+        self._supervise(frame_no, self.last_good_rx)
         if self.answers:
             return self.answers.popleft()
         if self.dl_only and self.state == "dialing" and self.request is not None:
