@@ -21,7 +21,10 @@ retuned samples reach it through the filters, so hand-offs leave no phase transi
 
 States: ``search`` (includes the confirmation wait) and ``track``. Lock is lost after
 ``profile.max_uw_misses`` consecutive missed UWs; a discontinuity in ``first_index`` (gap) resets the
-receiver to ``search``.
+receiver to ``search``. Non-finite input samples are replaced by 0 before any filter sees them
+(``counters.nonfinite_samples``); should a stage's state still become non-finite (e.g. overflow from
+absurdly large samples), the whole chain restarts in ``search`` (``counters.nonfinite_resets``)
+instead of staying "locked" on NaN.
 """
 
 from dataclasses import dataclass, field
@@ -73,6 +76,8 @@ class RxCounters:
     lock_losses: int = 0
     acquisitions: int = 0
     gaps: int = 0
+    nonfinite_samples: int = 0
+    nonfinite_resets: int = 0
 
 
 def _lowpass(pass_hz: float, stop_hz: float, fs_hz: float) -> np.ndarray:
@@ -282,6 +287,10 @@ class Receiver:
         if x.ndim != 1:
             raise SkycallError(f"receiver input must be a 1-D complex array, got shape {x.shape}")
         first_index = int(first_index)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            self.counters.nonfinite_samples += int(bad.sum())
+            x = np.where(bad, np.complex64(0), x)
         if self._origin is None:
             self._restart_stream(first_index)
         elif first_index != self._next_index:
@@ -296,7 +305,22 @@ class Receiver:
         for b in range(n_blocks):
             frames.extend(self._block(self._pending[b * self.block_len : (b + 1) * self.block_len]))
         self._pending = self._pending[n_blocks * self.block_len :].copy()
+        if n_blocks and not self._state_finite():
+            self.counters.nonfinite_resets += 1
+            if self._locked:
+                self.counters.lock_losses += 1
+            self._restart_stream(self._next_index)
         return frames
+
+    def _state_finite(self) -> bool:
+        """False when a stage's state went non-finite (channel filter output, loops, NCO)."""
+        if not np.isfinite(self._hist[-self.block_ch :]).all():
+            return False
+        tr = self._tracker
+        if tr is None:
+            return True
+        values = (tr.cfo_hz(), tr.carrier.rate_hz_s, tr.carrier.amplitude, tr.timing.clock_offset)
+        return bool(np.isfinite(values).all())
 
     def _restart_stream(self, origin: int | None) -> None:
         self._origin = origin

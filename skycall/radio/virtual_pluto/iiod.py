@@ -22,6 +22,13 @@ Errors are negative errno values. libiio opens one extra connection per streamin
 server is threaded; each connection remembers which devices it opened. libiio sends ``TIMEOUT``
 on its first connection only, so a new connection starts with the latest timeout any connection
 set (how long a ``WRITEBUF`` may wait for the transmit queue to drain).
+
+Hostile or broken clients are bounded: a command line longer than :data:`MAX_LINE_BYTES` gets
+``-EINVAL`` and the connection is closed (it cannot be re-synchronised); ``TIMEOUT`` accepts
+``0..2^31-1`` ms and leaves the shared timeout alone otherwise; ``OPEN`` takes at most
+:data:`MAX_BUFFER_SAMPLES`; ``READBUF``/``WRITEBUF`` at most the opened buffer's bytes; ``WRITE``
+at most :data:`MAX_ATTR_BYTES`. Anything else a command raises is answered ``-EINVAL`` (logged
+once per kind), never a dead server thread.
 """
 
 import errno
@@ -41,6 +48,10 @@ IIOD_PORT = 30431
 VERSION_LINE = b"0.24.skycall\n"
 TX_QUEUE_BUFFERS = 4  # like the kernel's four DMA blocks
 DEFAULT_TIMEOUT_S = 2.5  # what libiio 0.24 asks for by default (half its 5 s client timeout)
+MAX_LINE_BYTES = 4096
+MAX_TIMEOUT_MS = 2**31 - 1
+MAX_BUFFER_SAMPLES = 1 << 22
+MAX_ATTR_BYTES = 64 * 1024
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -52,8 +63,12 @@ class _Handler(socketserver.StreamRequestHandler):
         self.server.track(self.connection, True)
         try:
             while True:
-                line = self.rfile.readline()
+                line = self.rfile.readline(MAX_LINE_BYTES + 1)
                 if not line:
+                    break
+                if len(line) > MAX_LINE_BYTES:
+                    log.warning("iiod: closing a connection that sent a line over %d bytes", MAX_LINE_BYTES)
+                    self._reply(-errno.EINVAL)
                     break
                 words = line.decode("ascii", "replace").split()
                 if not words:
@@ -83,7 +98,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(VERSION_LINE)
                 self.wfile.flush()
             elif cmd == "TIMEOUT":
-                self.timeout_s = self.server.timeout_s = max(int(args[0]), 1) / 1000.0
+                timeout_ms = _bounded_int(args[0], 0, MAX_TIMEOUT_MS)
+                self.timeout_s = self.server.timeout_s = max(timeout_ms, 1) / 1000.0
                 self._reply(0)
             elif cmd in ("GETTRIG", "SET"):
                 model.device(args[0])
@@ -101,7 +117,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 value = model.read_attr(dev, attr, chan, output, kind).encode() + b"\x00"
                 self._reply(len(value), value + b"\n")
             elif cmd == "WRITE":
-                nbytes = int(args[-1])
+                nbytes = _bounded_int(args[-1], 0, MAX_ATTR_BYTES)
                 data = self.rfile.read(nbytes).decode("ascii", "replace")
                 dev, attr, chan, output, kind = self._attr_address(args[:-1])
                 model.write_attr(dev, attr, data, chan, output, kind)
@@ -113,9 +129,15 @@ class _Handler(socketserver.StreamRequestHandler):
             else:
                 self._reply(-errno.EINVAL)
         except IioError as err:
-            log.debug("%s refused: %s", " ".join(words), err)
+            log.debug("%s refused: %s", " ".join(words)[:200], err)
             self._reply(-err.code)
         except (IndexError, ValueError):
+            self._reply(-errno.EINVAL)
+        except (OSError, ConnectionError):
+            raise
+        except Exception as err:  # noqa: BLE001 - a command must never end the server thread
+            if self.server.note_failure(type(err).__name__):
+                log.warning("iiod: %r failed (%s: %s); answering -EINVAL", cmd[:40], type(err).__name__, err)
             self._reply(-errno.EINVAL)
 
     @staticmethod
@@ -130,7 +152,10 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _open(self, args: list[str]) -> None:
         dev = self.server.model.device(args[0])
-        samples, mask, cyclic = int(args[1]), int(args[2], 16), len(args) > 3 and args[3] == "CYCLIC"
+        if len(args[2]) > 16:
+            raise IioError(errno.EINVAL, "channel mask too long")
+        samples, mask = _bounded_int(args[1], 1, MAX_BUFFER_SAMPLES), int(args[2], 16)
+        cyclic = len(args) > 3 and args[3] == "CYCLIC"
         if dev.name not in (RXADC, TXDAC):
             raise IioError(errno.ENODEV, f"{dev.name} has no buffer")
         scan = [i for i, chn in enumerate(dev.channels) if chn.scan]
@@ -163,6 +188,8 @@ class _Handler(socketserver.StreamRequestHandler):
         samples, enabled, _ = self._stream(dev_name)
         if dev_name != RXADC:
             raise IioError(errno.EINVAL, "READBUF on a transmit device")
+        if not 0 < nbytes <= samples * 2 * len(enabled):
+            raise IioError(errno.EINVAL, f"READBUF of {nbytes} bytes: the open buffer holds {samples} samples")
         n = nbytes // (2 * len(enabled))
         iq = self.server.model.read_rx(n, self.timeout_s)
         words = (len(self.server.model.device(dev_name).channels) + 31) // 32
@@ -174,6 +201,8 @@ class _Handler(socketserver.StreamRequestHandler):
         samples, enabled, cyclic = self._stream(dev_name)
         if dev_name != TXDAC:
             raise IioError(errno.EINVAL, "WRITEBUF on a receive device")
+        if not 0 <= nbytes <= samples * 2 * len(enabled):
+            raise IioError(errno.EINVAL, f"WRITEBUF of {nbytes} bytes: the open buffer holds {samples} samples")
         self._reply(0)
         raw = np.frombuffer(self.rfile.read(nbytes), "<i2")
         per_sample = len(enabled)
@@ -183,6 +212,16 @@ class _Handler(socketserver.StreamRequestHandler):
             iq[:, chn] = frames[:, col]
         self.server.model.write_tx(iq, cyclic, self.timeout_s, TX_QUEUE_BUFFERS * samples)
         self._reply(nbytes)
+
+
+def _bounded_int(text: str, lo: int, hi: int) -> int:
+    """``int(text)`` within ``[lo, hi]``; IioError(EINVAL) otherwise (never a huge or negative size)."""
+    if len(text) > 20:
+        raise IioError(errno.EINVAL, f"number {text[:24]!r}... is too long")
+    value = int(text)
+    if not lo <= value <= hi:
+        raise IioError(errno.EINVAL, f"{value} is outside {lo}..{hi}")
+    return value
 
 
 class IiodServer(socketserver.ThreadingTCPServer):
@@ -202,6 +241,7 @@ class IiodServer(socketserver.ThreadingTCPServer):
         self._lock = threading.Lock()
         self._clients: set[socket.socket] = set()
         self._owners: dict[str, object] = {}
+        self._failures: set[str] = set()
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
 
@@ -216,6 +256,13 @@ class IiodServer(socketserver.ThreadingTCPServer):
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:
             (self._clients.add if add else self._clients.discard)(conn)
+
+    def note_failure(self, kind: str) -> bool:
+        """True the first time a command failed with ``kind`` (so it is logged once)."""
+        with self._lock:
+            first = kind not in self._failures
+            self._failures.add(kind)
+            return first
 
     def claim(self, dev_name: str, owner) -> bool:
         with self._lock:
