@@ -1,22 +1,27 @@
-"""IQ stream message format (version 1): one header frame + one complex64 payload frame.
+"""IQ stream message format (version 2): one ZeroMQ frame, a 36-byte header then complex64 samples.
 
-Every message of a skycall IQ stream is a two-frame ZeroMQ multipart message::
+Every message of a skycall IQ stream is a single frame::
 
-    frame 0: header, 36 bytes, little-endian, struct "<4sBBHIQdd"
+    bytes 0..35: header, little-endian, struct "<4sBBHIQdd"
         magic            4 s   b"SKIQ"
-        version          u8    1
+        version          u8    2
         flags            u8    bit 0 END (last message of the stream), bit 1 RESTART (first after a start)
         stream_id        u16   which stream (free for the sender; the runner uses 0)
-        n_samples        u32   payload length in complex samples
+        n_samples        u32   payload length in complex samples, at most MAX_SAMPLES
         first_index      u64   absolute sample index of the payload's first sample
         sample_rate_sps  f64   sample rate, finite, 0 < fs <= 1e10
         centre_freq_hz   f64   centre frequency, finite, 0 <= fc <= 1e12
-    frame 1: payload, n_samples × complex64 (interleaved float32 I, Q; little-endian)
+    bytes 36..:  payload, n_samples × complex64 (interleaved float32 I, Q; little-endian)
 
-``pack(header, samples)`` returns ``[header_bytes, payload_view]`` without copying the samples;
-``unpack(frames)`` returns ``(StreamHeader, samples)`` where ``samples`` is a read-only
-``np.frombuffer`` view of the payload frame (no copy), or raises :class:`MalformedMessage`
-whose ``kind`` is one of :data:`MALFORMED_KINDS`. The byte table lives in ``docs/stream_protocol.md``.
+Version 1 sent the header and the payload as two frames; one frame saves a second ZeroMQ message
+per block (about 15 % of the throughput of 64 KiB messages).
+
+``pack_into(buf, header, samples)`` writes a message into a caller's buffer (one copy of the
+samples) and returns the frame; ``pack(header, samples)`` returns a new ``bytes`` frame.
+``unpack(frame)`` returns ``(StreamHeader, samples)`` where ``samples`` is a read-only
+``np.frombuffer`` view of the frame (no copy), or raises :class:`MalformedMessage` whose ``kind``
+is one of :data:`MALFORMED_KINDS`. The length is checked before anything is allocated. The
+byte table lives in ``docs/stream_protocol.md``.
 """
 
 import struct
@@ -27,15 +32,18 @@ import numpy as np
 from skycall.errors import SkycallError
 
 MAGIC = b"SKIQ"
-VERSION = 1
+VERSION = 2
 HEADER = struct.Struct("<4sBBHIQdd")
 HEADER_SIZE = HEADER.size  # 36 bytes
 FLAG_END = 0x01
 FLAG_RESTART = 0x02
 MAX_SAMPLE_RATE_SPS = 1e10
 MAX_CENTRE_FREQ_HZ = 1e12
-#: every ``MalformedMessage.kind``: wrong frame count, bad magic, unsupported version,
-#: truncated/oversized header, payload length wrong, invalid sample rate, invalid centre frequency
+#: largest payload of one message (32 MiB); receivers refuse larger frames before buffering them
+MAX_SAMPLES = 1 << 22
+MAX_MESSAGE_BYTES = HEADER_SIZE + 8 * MAX_SAMPLES
+#: every ``MalformedMessage.kind``: more than one frame, bad magic, unsupported version,
+#: truncated header, payload length wrong, invalid sample rate, invalid centre frequency
 MALFORMED_KINDS = ("frames", "magic", "version", "header", "payload", "rate", "freq")
 
 
@@ -62,14 +70,22 @@ class StreamHeader(NamedTuple):
     version: int = VERSION
 
 
-def pack(header: StreamHeader, samples: np.ndarray) -> list:
-    """Return ``[header_bytes, payload]`` for ``send_multipart``; the payload is not copied.
+def _check_samples(samples: np.ndarray) -> None:
+    if samples.dtype != np.complex64 or samples.ndim != 1:
+        raise ValueError(f"stream payload must be 1-D complex64, got {samples.dtype} {samples.shape}")
+    if samples.size > MAX_SAMPLES:
+        raise ValueError(f"a stream message carries at most {MAX_SAMPLES} samples, got {samples.size}")
+
+
+def pack_into(buf: bytearray, header: StreamHeader, samples: np.ndarray) -> memoryview:
+    """Write the message of ``samples`` into ``buf`` (at least ``HEADER_SIZE + 8·n`` bytes); return it.
 
     ``samples`` must be 1-D complex64; ``header.n_samples`` is replaced by ``len(samples)``.
     """
-    if samples.dtype != np.complex64 or samples.ndim != 1:
-        raise ValueError(f"stream payload must be 1-D complex64, got {samples.dtype} {samples.shape}")
-    head = HEADER.pack(
+    _check_samples(samples)
+    HEADER.pack_into(
+        buf,
+        0,
         MAGIC,
         VERSION,
         header.flags & 0xFF,
@@ -79,16 +95,24 @@ def pack(header: StreamHeader, samples: np.ndarray) -> list:
         header.sample_rate_sps,
         header.centre_freq_hz,
     )
-    return [head, np.ascontiguousarray(samples)]
+    end = HEADER_SIZE + 8 * samples.size
+    np.frombuffer(buf, np.complex64, samples.size, HEADER_SIZE)[:] = samples
+    return memoryview(buf)[:end]
 
 
-def unpack_header(head) -> StreamHeader:
-    """Parse and check a header frame (any buffer); raise :class:`MalformedMessage`."""
-    if len(head) != HEADER_SIZE:
-        if len(head) >= 4 and bytes(head[:4]) != MAGIC:
-            raise MalformedMessage("magic", f"expected {MAGIC!r}, got {bytes(head[:4])!r}")
-        raise MalformedMessage("header", f"header is {len(head)} bytes, expected {HEADER_SIZE}")
-    magic, version, flags, stream_id, n_samples, first_index, rate, freq = HEADER.unpack(head)
+def pack(header: StreamHeader, samples: np.ndarray) -> bytes:
+    """The message of ``samples`` as a new ``bytes`` frame (see :func:`pack_into`)."""
+    _check_samples(samples)
+    return bytes(pack_into(bytearray(HEADER_SIZE + 8 * samples.size), header, samples))
+
+
+def unpack_header(frame) -> StreamHeader:
+    """Parse and check the header at the start of a frame (any buffer); raise :class:`MalformedMessage`."""
+    if len(frame) < HEADER_SIZE:
+        if len(frame) >= 4 and bytes(frame[:4]) != MAGIC:
+            raise MalformedMessage("magic", f"expected {MAGIC!r}, got {bytes(frame[:4])!r}")
+        raise MalformedMessage("header", f"message is {len(frame)} bytes, shorter than the {HEADER_SIZE}-byte header")
+    magic, version, flags, stream_id, n_samples, first_index, rate, freq = HEADER.unpack_from(frame)
     if magic != MAGIC:
         raise MalformedMessage("magic", f"expected {MAGIC!r}, got {magic!r}")
     if version != VERSION:
@@ -102,23 +126,21 @@ def unpack_header(head) -> StreamHeader:
 
 def check_payload(header: StreamHeader, n_bytes: int) -> None:
     """Raise :class:`MalformedMessage` (kind ``payload``) unless the payload is ``8·n_samples`` bytes."""
-    if n_bytes != 8 * header.n_samples:
+    if n_bytes != 8 * header.n_samples or header.n_samples > MAX_SAMPLES:
         raise MalformedMessage(
             "payload", f"payload is {n_bytes} bytes, header announces {header.n_samples} complex64 samples"
         )
 
 
-def unpack(frames) -> tuple[StreamHeader, np.ndarray]:
-    """Parse a two-frame message into ``(header, samples)``; raise :class:`MalformedMessage`.
+def unpack(frame) -> tuple[StreamHeader, np.ndarray]:
+    """Parse one message frame into ``(header, samples)``; raise :class:`MalformedMessage`.
 
-    Frames may be ``bytes``, ``zmq.Frame`` or any buffer; the payload is not copied.
+    ``frame`` may be ``bytes``, a ``zmq.Frame`` or any buffer; the samples are not copied.
     """
-    if len(frames) != 2:
-        raise MalformedMessage("frames", f"expected 2 frames (header, payload), got {len(frames)}")
-    header = unpack_header(memoryview(getattr(frames[0], "buffer", frames[0])).cast("B"))
-    payload = memoryview(getattr(frames[1], "buffer", frames[1]))
-    check_payload(header, payload.nbytes)
-    return header, np.frombuffer(payload, dtype=np.complex64)
+    view = memoryview(frame).cast("B")
+    header = unpack_header(view)
+    check_payload(header, view.nbytes - HEADER_SIZE)
+    return header, np.frombuffer(view, np.complex64, header.n_samples, HEADER_SIZE)
 
 
 __all__ = [
@@ -127,10 +149,13 @@ __all__ = [
     "HEADER_SIZE",
     "FLAG_END",
     "FLAG_RESTART",
+    "MAX_SAMPLES",
+    "MAX_MESSAGE_BYTES",
     "MALFORMED_KINDS",
     "MalformedMessage",
     "StreamHeader",
     "pack",
+    "pack_into",
     "unpack",
     "unpack_header",
     "check_payload",

@@ -15,8 +15,15 @@ Real-time mode (``realtime=True``): messages are paced by their sample index,
 samples when they arrive in time; fewer when the timeout expires, the stream ended (END flag),
 or the next message does not continue the index (a *gap*: peer restarted or messages lost).
 Gaps are counted, logged and passed to ``on_gap(expected_index, got_index)`` so a receiver can
-re-acquire; the next read starts at the new index. Malformed messages are counted per kind in
-``counters.malformed`` and dropped, with one warning per kind.
+re-acquire; the next read starts at the new index. A message that goes *back* in the index
+without the sender's RESTART flag repeats samples already delivered: it is dropped (or trimmed
+to its new part) and counted in ``duplicates``/``duplicate_samples``, never delivered twice;
+``gap_samples`` counts only missing samples (never negative). Malformed messages are counted per
+kind in ``counters.malformed`` and dropped, with one warning per kind; frames larger than
+:data:`~.protocol.MAX_MESSAGE_BYTES` are refused by libzmq before they are buffered, and a
+header's length is checked against the frame's before anything is allocated. Every sample handed
+out passes :func:`~._finite.copy_finite`: a NaN or infinite sample becomes 0 and is counted in
+``nonfinite_samples`` (one warning), so it can never reach a receiver's loops.
 
 ``RawTap`` publishes bare complex64 payloads (no header), which GNU Radio's ZMQ SUB Source reads.
 """
@@ -30,14 +37,16 @@ import numpy as np
 import zmq
 
 from skycall.transport import security
+from skycall.transport._finite import copy_finite
 from skycall.transport.protocol import (
     FLAG_END,
     FLAG_RESTART,
     HEADER_SIZE,
+    MAX_MESSAGE_BYTES,
     MalformedMessage,
     StreamHeader,
     check_payload,
-    pack,
+    pack_into,
     unpack_header,
 )
 
@@ -45,12 +54,13 @@ log = logging.getLogger(__name__)
 
 LOCAL_ANY_PORT = "tcp://127.0.0.1:0"
 _IDLE_SLICE_S = 0.05  # how often a waiting reader runs its idle hook (directory watch)
+_NO_INBOUND_BYTES = 4096  # sockets that receive no messages: refuse any (the handshake is smaller)
 # plain ints: pyzmq converts enum members on every call, which costs microseconds per message
-_RCVMORE, _RCVTIMEO, _SNDTIMEO, _SNDMORE = (
+_RCVMORE, _RCVTIMEO, _SNDTIMEO, _MAXMSGSIZE = (
     int(zmq.RCVMORE),
     int(zmq.RCVTIMEO),
     int(zmq.SNDTIMEO),
-    int(zmq.SNDMORE),
+    int(zmq.MAXMSGSIZE),
 )
 
 
@@ -66,6 +76,9 @@ class StreamCounters:
     read_timeouts: int = 0
     gaps: int = 0
     gap_samples: int = 0
+    duplicates: int = 0
+    duplicate_samples: int = 0
+    nonfinite_samples: int = 0
     malformed: dict = field(default_factory=dict)
 
 
@@ -110,8 +123,10 @@ class StreamOut:
         self._sent_any = False
         self._absent = False
         self._clock: tuple[float, int] | None = None  # (t0 monotonic, i0) for pacing
+        self._buf = bytearray(HEADER_SIZE)  # the message being sent (reused: libzmq copies it)
         self._sock = ctx.socket(zmq.PUSH)
         self._sock.sndhwm = hwm
+        self._sock.setsockopt(_MAXMSGSIZE, _NO_INBOUND_BYTES)
         self._sndtimeo_ms = -1
         self._sock.linger = 0
         self.endpoint = security.bind(self._sock, endpoint, curve)
@@ -126,14 +141,13 @@ class StreamOut:
             self._pace(first, samples.size)
         if not self._sent_any:
             flags |= FLAG_RESTART
-        header = StreamHeader(first, self.sample_rate_sps, self.centre_freq_hz, self.stream_id, flags)
-        frames = pack(header, samples)
         if not self._sent_any:
             timeout_s = self.connect_timeout_s
         else:
             timeout_s = self.absent_timeout_s if self._absent else self.send_timeout_s
         self.next_index = first + samples.size
-        if self._send(frames, timeout_s):
+        if self._send(StreamHeader(first, self.sample_rate_sps, self.centre_freq_hz, self.stream_id, flags),
+                      samples, timeout_s):  # fmt: skip
             if self._absent:
                 log.warning("%s: peer is back, sending again at sample %d", self.name, first)
             self._absent, self._sent_any = False, True
@@ -164,27 +178,34 @@ class StreamOut:
             self.counters.underflows += int(round((now - due) * self.sample_rate_sps))
             self._clock = (now, first)
 
-    def _send(self, frames: list, timeout_s: float) -> bool:
-        """Queue a multipart message, blocking at most ``timeout_s`` for room (SNDTIMEO); False on timeout."""
+    def _send(self, header: StreamHeader, samples: np.ndarray, timeout_s: float) -> bool:
+        """Queue one message, blocking at most ``timeout_s`` for room (SNDTIMEO); False on timeout."""
+        if len(self._buf) < HEADER_SIZE + 8 * samples.size:
+            self._buf = bytearray(HEADER_SIZE + 8 * samples.size)
+        frame = pack_into(self._buf, header, samples)
         timeout_ms = max(0, int(timeout_s * 1000))
         if self._sndtimeo_ms != timeout_ms:  # cached: pyzmq socket options cost microseconds
             self._sock.setsockopt(_SNDTIMEO, timeout_ms)
             self._sndtimeo_ms = timeout_ms
         try:
-            self._sock.send(frames[0], _SNDMORE)
+            self._sock.send(frame)  # copied by libzmq, so the buffer is free again on return
         except zmq.Again:
             return False
-        self._sock.send(frames[1])  # copied (the caller may reuse its buffer); the 2nd part cannot block
         return True
 
     def close(self, send_end: bool = True) -> None:
-        """Send an END message (briefly) and close the socket. Idempotent."""
+        """Send an END message and close the socket. Idempotent.
+
+        A reader that is there gets up to ``send_timeout_s`` (the socket's linger, honoured when the
+        context terminates) to take what is still queued: a sender that ends right after its last
+        message must not lose it to a reader that is a little behind.
+        """
         if self._sock.closed:
             return
         if send_end and self._sent_any and not self._absent:
             header = StreamHeader(self.next_index, self.sample_rate_sps, self.centre_freq_hz, flags=FLAG_END)
-            self._sock.linger = 500
-            self._send(pack(header, np.zeros(0, np.complex64)), min(self.send_timeout_s, 1.0))
+            self._sock.linger = max(500, int(self.send_timeout_s * 1000))
+            self._send(header, np.zeros(0, np.complex64), min(self.send_timeout_s, 1.0))
         self._sock.close()
 
 
@@ -222,13 +243,10 @@ class StreamIn:
         self.ended = False
         self.endpoint: str | None = None
         self.next_index: int | None = None  # index the next returned sample will carry
-        self._cur: np.ndarray | None = None  # remainder of a message larger than a read
-        self._spill = np.empty(0, np.complex64)
-        self._head = bytearray(HEADER_SIZE + 1)  # one spare byte: an oversized header shows as such
-        self._head_view = memoryview(self._head)
-        self._discard = bytearray(0)
+        self._cur: np.ndarray | None = None  # samples of the current message not yet handed out (a view)
         self._sock = ctx.socket(zmq.PULL)
         self._sock.rcvhwm = hwm
+        self._sock.setsockopt(_MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._rcvtimeo_ms = -1
         self._sock.linger = 0
         security.make_client(self._sock, curve)
@@ -251,8 +269,9 @@ class StreamIn:
         """Return ``(first_index, samples)``: up to ``n`` contiguous complex64 samples in index order.
 
         ``out`` (complex64, at least ``n`` long) receives the samples (no allocation); the returned
-        array is then a view of it. A message that fits is received straight into ``out`` (one copy,
-        made by libzmq); a larger one goes to an internal buffer and is handed out over several reads.
+        array is then a view of it. A message stays in its received frame (no copy) until its samples
+        are copied into ``out`` — one copy per sample, as with a bare ``PULL.recv`` — and a message
+        larger than a read is handed out over several reads.
 
         ``timeout_s=None`` waits forever. Fewer than ``n`` samples come back only on timeout
         (``counters.read_timeouts``), at the end of the stream, or before a gap. After the sender's
@@ -268,49 +287,41 @@ class StreamIn:
         starved = False
         while filled < n:
             cur = self._cur
-            if cur is not None:  # remainder of a message larger than a read
+            if cur is not None:  # the current message's remaining samples
                 take = min(n - filled, cur.size)
-                out[filled : filled + take] = cur[:take]
+                bad = copy_finite(cur[:take], out[filled : filled + take])
+                if bad:
+                    self._nonfinite(bad)
                 self._cur = cur[take:] if take < cur.size else None
                 self.next_index += take
                 filled += take
                 continue
-            header = self._receive_header(deadline)
-            if header is None:
+            got = self._receive(deadline)
+            if got is None:
                 starved = not self.ended
                 break
-            m = header.n_samples
-            gap = self.next_index is not None and header.first_index != self.next_index
-            direct = m <= n - filled and not (gap and filled)
-            dest = out[filled : filled + m] if direct else self._spill_buffer(m)
-            if not self._receive_payload(header, dest):
-                continue
-            if gap:
+            header, samples = got
+            if self.next_index is not None and header.first_index != self.next_index:
                 self._gap(self.next_index, header.first_index)
+                if filled:  # a read never spans a gap: hand this message out next time
+                    self._cur, self.next_index = samples, header.first_index
+                    break
             if filled == 0:
                 first = header.first_index
-            self.counters.messages += 1
-            if direct:
-                filled += m
-                self.next_index = header.first_index + m
-            else:
-                self._cur, self.next_index = dest, header.first_index
-                if gap and filled:
-                    break
+            self._cur, self.next_index = samples, header.first_index
         if starved:
             self.counters.read_timeouts += 1
         self.counters.samples += filled
         return (first if first is not None else 0), out[:filled]
 
-    def _spill_buffer(self, m: int) -> np.ndarray:
-        """An internal buffer for a message that does not fit the caller's read (reused)."""
-        if self._spill.size < m:
-            self._spill = np.empty(m, np.complex64)
-        return self._spill[:m]
+    def _nonfinite(self, bad: int) -> None:
+        if self.counters.nonfinite_samples == 0:
+            log.warning("%s: replacing NaN/infinite samples by 0 (further ones are only counted)", self.name)
+        self.counters.nonfinite_samples += bad
 
     def _gap(self, expected: int, got: int) -> None:
         self.counters.gaps += 1
-        self.counters.gap_samples += got - expected
+        self.counters.gap_samples += max(0, got - expected)
         if self.counters.gaps <= 10 or self.counters.gaps % 1000 == 0:  # a flood must not flood the log
             log.warning(
                 "%s: stream jumped from sample %d to %d (peer restarted or lost data; %d gaps so far)",
@@ -319,9 +330,10 @@ class StreamIn:
         if self.on_gap is not None:
             self.on_gap(expected, got)
 
-    def _receive_header(self, deadline: float | None) -> StreamHeader | None:
-        """Header of the next valid non-empty message (its payload still to come), or None at the
-        deadline / end of stream. Bad headers are counted and their messages drained."""
+    def _receive(self, deadline: float | None) -> tuple[StreamHeader, np.ndarray] | None:
+        """The next valid non-empty message that is not a repeat, as ``(header, samples view)``, or
+        None at the deadline / end of stream. Bad messages are counted and dropped; a message that
+        overlaps what was already delivered is trimmed to its new samples."""
         sock = self._sock
         while True:
             wait_s = _IDLE_SLICE_S if deadline is None else min(_IDLE_SLICE_S, deadline - time.monotonic())
@@ -330,17 +342,19 @@ class StreamIn:
                 sock.setsockopt(_RCVTIMEO, wait_ms)
                 self._rcvtimeo_ms = wait_ms
             try:
-                n_bytes = sock.recv_into(self._head)
+                frame = sock.recv(copy=False)
             except zmq.Again:
                 if self.on_idle is not None:
                     self.on_idle()
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
                 continue
+            buf = frame.buffer
             try:
-                if not sock.getsockopt(_RCVMORE):
-                    raise MalformedMessage("frames", "expected 2 frames (header, payload), got 1")
-                header = unpack_header(self._head_view[: min(n_bytes, len(self._head))])
+                if frame.more:
+                    raise MalformedMessage("frames", "a stream message is one frame (this is version 1 or junk)")
+                header = unpack_header(buf)
+                check_payload(header, len(buf) - HEADER_SIZE)
                 if self.sample_rate_sps is not None and header.sample_rate_sps != self.sample_rate_sps:
                     raise MalformedMessage(
                         "rate",
@@ -350,32 +364,27 @@ class StreamIn:
                 self._malformed(err)
                 continue
             if header.flags & FLAG_END:
-                self._drain()
                 self.counters.messages += 1
                 self.ended = True
                 return None
             self.ended = False
-            if header.n_samples:
-                return header
-            self._drain()  # an empty message: nothing to hand out
-
-    def _receive_payload(self, header: StreamHeader, dest: np.ndarray) -> bool:
-        """Receive the payload frame into ``dest`` (``n_samples`` long); False if malformed (counted)."""
-        sock = self._sock
-        n_bytes = sock.recv_into(dest)
-        try:
-            check_payload(header, n_bytes)
-            if sock.getsockopt(_RCVMORE):
-                raise MalformedMessage("frames", "more than 2 frames (header, payload)")
-        except MalformedMessage as err:
-            self._malformed(err)
-            return False
-        return True
+            if not header.n_samples:
+                continue  # an empty message: nothing to hand out
+            self.counters.messages += 1
+            samples = np.frombuffer(frame, np.complex64, header.n_samples, HEADER_SIZE)
+            behind = -1 if self.next_index is None else self.next_index - header.first_index
+            if behind > 0 and not header.flags & FLAG_RESTART:  # a repeat of delivered samples
+                self.counters.duplicates += 1
+                self.counters.duplicate_samples += min(behind, samples.size)
+                if behind >= samples.size:
+                    continue
+                header, samples = header._replace(first_index=self.next_index), samples[behind:]
+            return header, samples
 
     def _drain(self) -> None:
         """Discard the rest of the current multipart message."""
         while self._sock.getsockopt(_RCVMORE):
-            self._sock.recv_into(self._discard)
+            self._sock.recv(copy=False)
 
     def _malformed(self, err: MalformedMessage) -> None:
         self._drain()
@@ -399,6 +408,7 @@ class RawTap:
     ):
         self._sock = ctx.socket(zmq.PUB)
         self._sock.linger = 0
+        self._sock.setsockopt(_MAXMSGSIZE, _NO_INBOUND_BYTES)
         self.endpoint = security.bind(self._sock, endpoint, curve)
 
     def publish(self, samples: np.ndarray) -> None:
