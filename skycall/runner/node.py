@@ -8,19 +8,27 @@
 ``SKYCALL_OUT``               output directory of the run
 ``SKYCALL_DIRECTORY``         REP endpoint of the supervisor's directory (optional)
 ``SKYCALL_ANNOUNCE``          PUB endpoint of the directory's announcements (optional)
-``SKYCALL_TELEMETRY``         SUB endpoint of the telemetry collector (optional)
+``SKYCALL_KEY_FILE``          the run key (``OUT/run.key``), sent with every directory request
+                              and required on this process's control socket (optional)
+``SKYCALL_SOCKET_DIR``        private directory for this run's ``ipc://`` sockets (optional)
+``SKYCALL_COLLECTOR``         ``1``: the supervisor's collector subscribes to this process's
+                              telemetry; wait (bounded) for it so no early event is lost
+``SKYCALL_SUPERVISOR_PID``    the supervisor: this process ends (SIGTERM) when it dies
 ``SKYCALL_REALTIME``          ``1``/``0``: override the flowgraph's ``realtime``
-``SKYCALL_DURATION_S``        override the flowgraph's ``duration_s``
+``SKYCALL_DURATION_S``        override the flowgraph's ``duration_s`` (checked like it)
 ``SKYCALL_STREAM_TIMEOUT_S``  how long a stream waits for its peer before reporting it absent
                               (default 10 s fast, 1 s real time; raise it on a loaded machine)
 ============================  ==============================================================
 
-Every socket binds ``tcp://127.0.0.1:0`` and its resolved endpoint is registered with the
-directory under its port name (``tx``, ``tx.raw``, ``telemetry``, ``control``). ``stream_in("rx")``
+Every socket binds ``ipc://SOCKET_DIR/PROC.PORT.PID`` (without a socket directory:
+``tcp://127.0.0.1:0``) and its resolved endpoint is registered with the directory under its
+port name (``tx``, ``tx.raw``, ``telemetry``, ``control``); see :mod:`skycall.transport.security`
+for why a run uses private Unix sockets and a key. ``stream_in("rx")``
 follows the flowgraph's ``[[link]] dst = "NAME.rx"`` to the sending process, waits until that
 process has registered (start order does not matter), connects, and while a read waits it
 watches the directory's announcements: when the sender re-registers (restart) the stream
-reconnects to its new endpoint.
+reconnects to its new endpoint. An announcement or lookup that is malformed, or an endpoint the
+stream cannot connect to, is logged and ignored: the process keeps its current peer.
 
 API used by the process mains::
 
@@ -32,9 +40,11 @@ API used by the process mains::
     node.flow, node.proc, node.seed, node.out_dir, node.realtime, node.duration_s
 """
 
-import json
+import ctypes
 import logging
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -42,11 +52,14 @@ import numpy as np
 import zmq
 
 from skycall.config.flowgraph import Flowgraph, ProcessConfig, load_flowgraph
+from skycall.config.schema import check_value
 from skycall.errors import SkycallError
 from skycall.rng import make_rng
+from skycall.transport import security
 from skycall.transport.control import ControlClient, ControlServer
-from skycall.transport.stream import RawTap, StreamIn, StreamOut
+from skycall.transport.stream import LOCAL_ANY_PORT, RawTap, StreamIn, StreamOut
 from skycall.transport.telemetry import Telemetry
+from skycall.transport.wire import MAX_CONTROL_BYTES, BadMessage, decode_object, limit_socket
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +84,9 @@ class Node:
         *,
         directory: str | None = None,
         announce: str | None = None,
-        telemetry: str | None = None,
+        collector: bool = False,
+        key: str | None = None,
+        sock_dir: str | Path | None = None,
         realtime: bool | None = None,
         duration_s: float | None = None,
         peer_timeout_s: float = 60.0,
@@ -92,7 +107,8 @@ class Node:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.seed = self.flow.seed
         self.realtime = self.flow.realtime if realtime is None else bool(realtime)
-        self.duration_s = self.flow.duration_s if duration_s is None else float(duration_s)
+        self.duration_s = self.flow.duration_s if duration_s is None else float(
+            check_value(Flowgraph, "duration_s", duration_s, "<env>", "SKYCALL_DURATION_S"))
         self.peer_timeout_s = peer_timeout_s
         self.stream_timeout_s = (
             (1.0 if self.realtime else 10.0) if stream_timeout_s is None else stream_timeout_s
@@ -100,13 +116,16 @@ class Node:
         self.ctx = ctx or zmq.Context.instance()
         self.endpoints: dict[str, str] = {}
         self._peers: dict[str, dict] = {}  # proc -> endpoints, kept current from announcements
-        self._telemetry_endpoint = telemetry
+        self._collector = collector
+        self._key = key
+        self._sock_dir = sock_dir
         self._telemetry: Telemetry | None = None
-        self._directory = ControlClient(self.ctx, directory, timeout_s=10.0) if directory else None
+        self._directory = ControlClient(self.ctx, directory, timeout_s=10.0, key=key) if directory else None
         self._announce = None
         if announce:
             self._announce = self.ctx.socket(zmq.SUB)
             self._announce.linger = 0
+            limit_socket(self._announce, MAX_CONTROL_BYTES)
             self._announce.subscribe(b"")
             self._announce.connect(announce)
         self._registered = False
@@ -121,16 +140,22 @@ class Node:
             raise SkycallError(
                 f"{', '.join(missing)} not set: start this process with `skycall run FLOWGRAPH.toml`"
             )
+        if env.get("SKYCALL_SUPERVISOR_PID"):
+            _end_with_parent(int(env["SKYCALL_SUPERVISOR_PID"]))
         rt = env.get("SKYCALL_REALTIME")
         dur = env.get("SKYCALL_DURATION_S")
         stream_timeout = env.get("SKYCALL_STREAM_TIMEOUT_S")
+        key_file = env.get("SKYCALL_KEY_FILE")
         kwargs = {
             "directory": env.get("SKYCALL_DIRECTORY") or None,
             "announce": env.get("SKYCALL_ANNOUNCE") or None,
-            "telemetry": env.get("SKYCALL_TELEMETRY") or None,
+            "collector": env.get("SKYCALL_COLLECTOR") == "1",
+            "key": security.read_key_file(key_file) if key_file else None,
+            "sock_dir": env.get("SKYCALL_SOCKET_DIR") or None,
             "realtime": None if rt in (None, "") else rt == "1",
-            "duration_s": None if dur in (None, "") else float(dur),
-            "stream_timeout_s": None if stream_timeout in (None, "") else float(stream_timeout),
+            "duration_s": None if dur in (None, "") else _env_float("SKYCALL_DURATION_S", dur),
+            "stream_timeout_s": None if stream_timeout in (None, "") else _env_float(
+                "SKYCALL_STREAM_TIMEOUT_S", stream_timeout),
             **overrides,
         }
         return cls(env["SKYCALL_PROC"], env["SKYCALL_FLOWGRAPH"], env.get("SKYCALL_OUT", "out"), **kwargs)
@@ -141,6 +166,12 @@ class Node:
         return process_rng(self.seed, self.index, purpose)
 
     # -- directory --------------------------------------------------------------------------------
+    def _endpoint(self, port: str) -> str:
+        """Where this process binds its ``port``: a private Unix socket in a run, else loopback TCP."""
+        if self._sock_dir is None:
+            return LOCAL_ANY_PORT
+        return security.ipc_endpoint(self._sock_dir, f"{self.name}.{port}.{os.getpid()}")
+
     def _register(self, port: str, endpoint: str) -> None:
         self.endpoints[port] = endpoint
         if self._directory is not None:
@@ -158,7 +189,13 @@ class Node:
         if self._announce is None:
             return
         while self._announce.poll(0, zmq.POLLIN):
-            msg = json.loads(self._announce.recv())
+            try:
+                msg = decode_object(self._announce.recv())
+                if not isinstance(msg.get("proc"), str) or not isinstance(msg.get("endpoints"), dict):
+                    raise BadMessage("an announcement names a process and its endpoints")
+            except BadMessage as err:
+                log.warning("%s: ignoring a bad directory announcement: %s", self.name, err)
+                continue
             self._peers[msg["proc"]] = msg["endpoints"]
 
     def peer_endpoint(self, proc: str, port: str, timeout_s: float | None = None) -> str:
@@ -170,10 +207,11 @@ class Node:
             self.poll_directory()
             endpoint = self._peers.get(proc, {}).get(port)
             if endpoint is None:
-                found = self._directory.call("lookup", proc=proc)["endpoints"] or {}
-                self._peers[proc] = {**self._peers.get(proc, {}), **found}
-                endpoint = found.get(port)
-            if endpoint is not None:
+                found = self._directory.call("lookup", proc=proc).get("endpoints") or {}
+                if isinstance(found, dict):
+                    self._peers[proc] = {**self._peers.get(proc, {}), **found}
+                    endpoint = found.get(port)
+            if isinstance(endpoint, str):
                 return endpoint
             left = deadline - time.monotonic()
             if left <= 0:
@@ -206,6 +244,7 @@ class Node:
         """A bound, registered StreamOut (defaults: the process's sample rate and tx frequency)."""
         kw.setdefault("realtime", self.realtime)
         kw.setdefault("send_timeout_s", self.stream_timeout_s)
+        kw.setdefault("endpoint", self._endpoint(port))
         stream = StreamOut(
             self.ctx,
             sample_rate_sps=sample_rate_sps or self.proc.sample_rate_sps,
@@ -230,17 +269,25 @@ class Node:
         def follow() -> None:
             self.poll_directory()
             endpoint = self._peers.get(proc, {}).get(src_port)
-            if endpoint is not None:
-                stream.connect(endpoint)
+            if isinstance(endpoint, str):
+                self._connect(stream, endpoint)
 
-        stream.connect(self.peer_endpoint(proc, src_port))
+        self._connect(stream, self.peer_endpoint(proc, src_port))
         stream.on_idle = follow
         self._closeables.append(stream)
         return stream
 
+    def _connect(self, stream: StreamIn, endpoint: str) -> None:
+        """Connect ``stream`` to ``endpoint``; an endpoint ZeroMQ refuses is logged, not fatal."""
+        try:
+            stream.connect(endpoint)
+        except zmq.ZMQError as err:
+            log.warning("%s: cannot connect %s to %r (%s); keeping the current peer", self.name, stream.name,
+                        endpoint, err)  # fmt: skip
+
     def raw_tap(self, port: str = "tx") -> RawTap:
         """A registered raw tap (bare complex64 PUB) named ``PORT.raw``."""
-        tap = RawTap(self.ctx)
+        tap = RawTap(self.ctx, self._endpoint(f"{port}.raw"))
         self._closeables.append(tap)
         self._register(f"{port}.raw", tap.endpoint)
         return tap
@@ -249,16 +296,17 @@ class Node:
     def telemetry(self) -> Telemetry:
         """This process's telemetry publisher (connected to the supervisor's collector)."""
         if self._telemetry is None:
-            self._telemetry = Telemetry(self.ctx, self.name)
+            self._telemetry = Telemetry(self.ctx, self.name, self._endpoint("telemetry"))
             self._closeables.append(self._telemetry)
-            self._register("telemetry", self._telemetry.endpoint)
-            if self._telemetry_endpoint:
-                self._telemetry.connect_collector(self._telemetry_endpoint)
+            self._register("telemetry", self._telemetry.endpoint)  # the collector subscribes to it
+            if self._collector:
+                self._telemetry.wait_subscribed(10.0)
         return self._telemetry
 
     def control(self, handlers: dict) -> ControlServer:
-        """A registered control server with ``handlers`` (call ``.poll()`` between chunks)."""
-        server = ControlServer(self.ctx, handlers)
+        """A registered control server with ``handlers`` (call ``.poll()`` between chunks); it
+        requires the run key."""
+        server = ControlServer(self.ctx, handlers, self._endpoint("control"), key=self._key)
         self._closeables.append(server)
         self._register("control", server.endpoint)
         return server
@@ -271,6 +319,25 @@ class Node:
             self._directory.close()
         if self._announce is not None:
             self._announce.close()
+
+
+def _env_float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SkycallError(f"{name}={text!r} is not a number") from None
+
+
+def _end_with_parent(supervisor_pid: int) -> None:
+    """Have the kernel send SIGTERM when the supervisor dies (``PR_SET_PDEATHSIG``, Linux), so a
+    killed runner leaves no orphan; exit at once if it already died before this call."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != supervisor_pid:
+        raise SkycallError(f"the supervisor (pid {supervisor_pid}) is gone: not starting")
 
 
 __all__ = ["Node", "PeerNotFound", "process_rng"]
