@@ -172,7 +172,7 @@ class Supervisor:
             room = max(0, self.max_events - len(self.events))
             self.events.extend(got[:room])
             if len(got) > room:
-                if not self.events_dropped:
+                if not self.events_dropped and self.max_events:
                     log.warning("more than %d telemetry events: keeping only the file", self.max_events)
                 self.events_dropped += len(got) - room
             self._cond.notify_all()
