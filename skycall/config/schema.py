@@ -137,8 +137,10 @@ def _build(cls: type[T], data: dict, file: str, prefix: str, errors: list[Config
             if f.default is _MISSING and f.default_factory is _MISSING:
                 errors.append(ConfigError(file, key, f"missing required key ({_type_name(hints[name])})"))
             continue
+        n_before = len(errors)
         value = _convert(data[name], hints[name], file, key, errors)
-        _check(value, f, file, key, errors)
+        if len(errors) == n_before:  # a value of the wrong type (or NaN) gets one error, not two
+            _check(value, f, file, key, errors)
         kwargs[name] = value
     if len(errors) > n_errors_before:
         return None  # type: ignore[return-value]

@@ -26,7 +26,7 @@ import zmq
 from skycall.config.flowgraph import PROCESS_NAME_PATTERN
 from skycall.transport import security
 from skycall.transport.control import CommandRefused, ControlServer
-from skycall.transport.stream import LOCAL_ANY_PORT
+from skycall.transport.security import LOCAL_ANY_PORT
 
 MAX_PORTS = 16
 _MAX_ENDPOINT_CHARS = 200

@@ -26,7 +26,7 @@ import zmq
 
 from skycall.errors import SkycallError
 from skycall.transport import security
-from skycall.transport.stream import LOCAL_ANY_PORT
+from skycall.transport.security import LOCAL_ANY_PORT
 from skycall.transport.wire import MAX_CONTROL_BYTES, BadMessage, decode_object, limit_socket
 
 log = logging.getLogger(__name__)

@@ -50,6 +50,8 @@ import zmq
 
 from skycall.errors import SkycallError
 
+#: where a socket binds by default: loopback, a free port
+LOCAL_ANY_PORT = "tcp://127.0.0.1:0"
 #: name of the per-run secret in the run directory
 KEY_FILE = "run.key"
 #: longest ``ipc://`` path a Unix-domain socket can carry (``sizeof(sun_path) - 1`` on Linux)
@@ -175,6 +177,7 @@ def ipc_endpoint(sock_dir: str | Path, name: str) -> str:
 
 
 __all__ = [
+    "LOCAL_ANY_PORT",
     "CurveKeys",
     "InsecureBind",
     "is_local",

@@ -49,10 +49,10 @@ from skycall.transport.protocol import (
     pack_into,
     unpack_header,
 )
+from skycall.transport.security import LOCAL_ANY_PORT
 
 log = logging.getLogger(__name__)
 
-LOCAL_ANY_PORT = "tcp://127.0.0.1:0"
 _IDLE_SLICE_S = 0.05  # how often a waiting reader runs its idle hook (directory watch)
 _NO_INBOUND_BYTES = 4096  # sockets that receive no messages: refuse any (the handshake is smaller)
 # plain ints: pyzmq converts enum members on every call, which costs microseconds per message

@@ -24,7 +24,7 @@ from pathlib import Path
 import zmq
 
 from skycall.transport import security
-from skycall.transport.stream import LOCAL_ANY_PORT
+from skycall.transport.security import LOCAL_ANY_PORT
 from skycall.transport.wire import MAX_EVENT_BYTES, BadMessage, decode_object, limit_socket
 
 log = logging.getLogger(__name__)

@@ -135,3 +135,23 @@ def wait_ports(out: Path, port: str = "control", names=("gs", "hs"), timeout_s: 
 
     assert wait_until(ready, timeout_s), f"{names} did not register {port!r}"
     return read_json(out / "endpoints.json")
+
+
+def events(out: Path) -> list[dict]:
+    """The run's telemetry so far (a line being written is skipped)."""
+    got = []
+    try:
+        lines = (out / "telemetry.jsonl").read_text().splitlines()
+    except OSError:
+        return got
+    for line in lines:
+        try:
+            got.append(json.loads(line))
+        except ValueError:
+            pass
+    return got
+
+
+def wait_streaming(out: Path, names=("gs", "hs"), timeout_s: float = 30.0) -> None:
+    """Until each test peer in ``names`` reported receiving (``rx`` telemetry): past its set-up."""
+    assert wait_until(lambda: {e["proc"] for e in events(out) if e["t"] == "rx"} >= set(names), timeout_s)

@@ -232,6 +232,7 @@ class IiodServer(socketserver.ThreadingTCPServer):
     """
 
     allow_reuse_address = True
+    request_queue_size = 128  # listen backlog: a burst of clients is accepted, not left retrying SYNs
     daemon_threads = False
     block_on_close = True
 
