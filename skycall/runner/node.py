@@ -190,9 +190,11 @@ class Node:
             return
         while self._announce.poll(0, zmq.POLLIN):
             try:
-                msg = decode_object(self._announce.recv())
+                msg = decode_object(self._announce.recv(zmq.NOBLOCK))
                 if not isinstance(msg.get("proc"), str) or not isinstance(msg.get("endpoints"), dict):
                     raise BadMessage("an announcement names a process and its endpoints")
+            except zmq.Again:
+                return
             except BadMessage as err:
                 log.warning("%s: ignoring a bad directory announcement: %s", self.name, err)
                 continue

@@ -83,8 +83,11 @@ class ControlServer:
         try:
             while self._sock.poll(wait_ms, zmq.POLLIN):
                 wait_ms = 0
-                reply = self._dispatch(self._sock.recv_multipart(copy=True))
-                self._sock.send(json.dumps(reply, default=str).encode())
+                try:  # non-blocking: REP may report a message it then drops as malformed (no envelope)
+                    frames = self._sock.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                self._sock.send(json.dumps(self._dispatch(frames), default=str).encode())
                 n += 1
         except zmq.ZMQError as err:  # e.g. a peer vanished mid-exchange: count it, keep serving
             self._reject("socket", f"control socket error: {err}")
@@ -161,7 +164,9 @@ class ControlClient:
                 "is the process running (skycall run ...)?"
             )
         try:
-            reply = decode_object(self._sock.recv(), _MAX_REPLY_BYTES)
+            reply = decode_object(self._sock.recv(zmq.NOBLOCK), _MAX_REPLY_BYTES)
+        except zmq.Again:
+            raise ControlError(f"{cmd}: {self.endpoint} sent no valid reply") from None
         except BadMessage as err:
             raise ControlError(f"{cmd}: unreadable reply from {self.endpoint}: {err}") from None
         if not reply.get("ok"):

@@ -53,7 +53,7 @@ class Telemetry:
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             if self._sock.poll(int(left * 1000) + 1, zmq.POLLIN):
-                if self._sock.recv()[:1] == b"\x01":
+                if self._sock.recv(zmq.NOBLOCK)[:1] == b"\x01":
                     return True
         log.warning("%s: telemetry collector %s did not subscribe within %.1f s", self.proc, who, timeout_s)
         return False
@@ -136,7 +136,9 @@ class TelemetryCollector:
         while self._sock.poll(wait_ms, zmq.POLLIN):
             wait_ms = 0
             try:
-                event = decode_object(self._sock.recv(), MAX_EVENT_BYTES)
+                event = decode_object(self._sock.recv(zmq.NOBLOCK), MAX_EVENT_BYTES)
+            except zmq.Again:  # announced but dropped by libzmq: nothing to take
+                break
             except BadMessage as err:
                 self.bad += 1
                 if self.bad == 1:

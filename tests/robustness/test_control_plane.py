@@ -2,8 +2,11 @@
 requests, fuzzed frames — and a running process's control socket survives all of them."""
 
 import json
+import socket
 import threading
+import time
 
+import numpy as np
 import pytest
 import zmq
 from hypothesis import HealthCheck, given, settings
@@ -85,6 +88,27 @@ def test_an_oversized_request_is_refused_unbuffered_and_others_are_served(ctx, s
     big = b'{"cmd": "echo", "pad": "' + b"x" * (2 << 20) + b'"}'
     assert _request(ctx, server.endpoint, [big], timeout_ms=1000) is None  # dropped by libzmq, no reply
     assert _alive(ctx, server, died)
+
+
+def test_raw_garbage_on_the_socket_cannot_block_the_server(ctx):
+    """Bytes that are not ZMTP 3 are read as legacy ZMTP 1.0 messages without an envelope: the REP socket
+    announces a message, then drops it — a blocking receive after the poll stalled the slot loop until
+    the next valid request."""
+    server = ControlServer(ctx, {})
+    host, port = server.endpoint.removeprefix("tcp://").rsplit(":", 1)
+    rng = np.random.default_rng(20)
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(rng.integers(0, 255, 4096, dtype=np.uint8).tobytes())
+        time.sleep(0.3)
+        poller = threading.Thread(target=server.poll, args=(0.5,))
+        poller.start()
+        poller.join(5)
+        stalled = poller.is_alive()
+    if stalled:  # let the stuck receive return before closing
+        _request(ctx, server.endpoint, [b'{"cmd": "status"}'])
+        poller.join(5)
+    server.close()
+    assert not stalled
 
 
 _frames = st.lists(
