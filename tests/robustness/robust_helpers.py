@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -53,27 +54,33 @@ def skycall(*args, timeout=60, **kw) -> subprocess.CompletedProcess:
 
 
 class Run:
-    """``skycall run`` in the background; :meth:`wait_running` reads its first line."""
+    """``skycall run`` in the background; :meth:`wait_running` reads its first line. Its stderr (where
+    the children log too) goes to a file, so a chatty run can never block on a full pipe."""
 
     def __init__(self, *args):
         cmd = [sys.executable, "-m", "skycall.cli", "run", *map(str, args)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self._err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err, text=True, cwd=ROOT)
         self.children: list[int] = []
+
+    def stderr(self) -> str:
+        self._err.seek(0)
+        return self._err.read()
 
     def wait_running(self) -> str:
         line = self.proc.stdout.readline()  # "running gs, hs; ..." once every process registered
-        assert line.startswith("running"), line + self.proc.stderr.read()
+        assert line.startswith("running"), line + self.proc.stdout.read() + self.stderr()
         self.children = children_of(self.proc.pid)
         return line
 
     def finish(self, timeout=60) -> tuple[int, str, str]:
         try:
-            out, err = self.proc.communicate(timeout=timeout)
+            out, _ = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, err = self.proc.communicate()
-            raise AssertionError(f"skycall run did not end within {timeout} s:\n{out}\n{err}") from None
-        return self.proc.returncode, out, err
+            out, _ = self.proc.communicate()
+            raise AssertionError(f"skycall run did not end within {timeout} s:\n{out}\n{self.stderr()}") from None
+        return self.proc.returncode, out, self.stderr()
 
     def kill(self) -> None:
         """Leave nothing behind, whatever the test found (also orphans of a runner that died)."""
@@ -85,6 +92,7 @@ class Run:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
+        self._err.close()
 
 
 def children_of(pid: int) -> list[int]:

@@ -2,6 +2,7 @@
 requests, fuzzed frames — and a running process's control socket survives all of them."""
 
 import json
+import re
 import socket
 import threading
 import time
@@ -13,7 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from robust_helpers import PEER, peer_entries, wait_ports, write_flowgraph
 
+from skycall.config.flowgraph import PROCESS_NAME_PATTERN
+from skycall.runner.directory import Directory
 from skycall.transport.control import ControlClient, ControlServer, connect_run
+from skycall.transport.security import is_local
 from skycall.transport.wire import MAX_CONTROL_BYTES
 
 
@@ -138,6 +142,46 @@ def test_fuzzed_control_requests_are_always_answered(ctx, served, frames):
     assert not died
 
 
+@pytest.fixture
+def directory(ctx):
+    """A keyed Directory polled by its own thread."""
+    d = Directory(ctx, key="k" * 64)
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: [d.poll(0.02) for _ in iter(stop.is_set, True)])
+    thread.start()
+    yield d
+    stop.set()
+    thread.join(10)
+    d.close()
+
+
+_value = st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.floats()
+_register = st.fixed_dictionaries(
+    {"cmd": st.sampled_from(["register", "lookup"]), "key": st.sampled_from(["k" * 64, "x", None])},
+    optional={
+        "proc": st.sampled_from(["gs", "hs", "", "../x", "a" * 40]) | _value,
+        "endpoints": st.dictionaries(st.sampled_from(["tx", "rx", "Tx", "tx.raw", "../p"]),
+                                     st.sampled_from(["ipc:///tmp/s", "tcp://127.0.0.1:5", "tcp://0.0.0.0:5",
+                                                      "bogus://x", ""]) | _value, max_size=3) | _value,
+        "pid": _value,
+        "restart": _value,
+    },
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_register)
+def test_fuzzed_directory_requests_only_ever_store_valid_local_registrations(ctx, directory, request):
+    reply = _request(ctx, directory.endpoint, [json.dumps(request).encode()])
+    assert isinstance(reply["ok"], bool)
+    if reply["ok"] and request["cmd"] == "register":
+        assert request["key"] == "k" * 64
+    for name, entry in directory.entries.items():
+        assert re.fullmatch(PROCESS_NAME_PATTERN, name)
+        assert entry["endpoints"] and all(is_local(ep) and ep.split("://")[0] in ("ipc", "tcp")
+                                          for ep in entry["endpoints"].values())  # fmt: skip
+
+
 def test_a_running_process_survives_hostile_control_messages(tmp_path, runs):
     flow = write_flowgraph(tmp_path, duration_s=60.0, realtime=True)
     out = tmp_path / "out"
@@ -150,7 +194,7 @@ def test_a_running_process_survives_hostile_control_messages(tmp_path, runs):
         attacks = [[b"[" * 30_000 + b"]" * 30_000], [json.dumps({"cmd": "status", "key": key}).encode(), b"x"],
                    [b"\xff" * 100], [b"x" * (1 << 20)]]
         for frames in attacks:
-            _request(ctx, endpoint, frames, timeout_ms=3000)
+            _request(ctx, endpoint, frames, timeout_ms=1000)
         clients = connect_run(out, ctx, timeout_s=5)
         assert clients["hs"].call("status")["ok"] and clients["gs"].call("status")["ok"]
         for client in clients.values():

@@ -4,13 +4,16 @@ command a process nor register with the directory."""
 
 import json
 import os
+import shutil
 import socket
 import stat
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import zmq
-from robust_helpers import PEER, peer_entries, read_json, wait_ports, write_flowgraph
+from robust_helpers import PEER, Run, peer_entries, read_json, wait_ports, write_flowgraph
 
 from skycall.errors import SkycallError
 from skycall.transport.control import ControlClient, ControlError, ControlTimeout, connect_run
@@ -18,42 +21,44 @@ from skycall.transport.control import ControlClient, ControlError, ControlTimeou
 NOBODY = 65534
 
 
-def _start(tmp_path, runs):
+@pytest.fixture(scope="module")
+def live():
+    """One running flowgraph (test peers, paced, long) shared by this module's tests."""
+    tmp_path = Path(tempfile.mkdtemp(prefix="skycall-test-"))  # not under pytest's 0700 directories:
+    os.chmod(tmp_path, 0o755)  # what keeps another user out must be the run directory itself
     flow = write_flowgraph(tmp_path, duration_s=60.0, realtime=True)
     out = tmp_path / "out"
-    run = runs(flow, "--out", out, *peer_entries("gs", "hs", module=PEER))
-    run.wait_running()
-    table = wait_ports(out)
-    sock_dir = Path(table["hs"]["control"].removeprefix("ipc://")).parent
-    return run, out, table, sock_dir
-
-
-def _stop(run):
-    run.proc.send_signal(2)
-    code, stdout, stderr = run.finish()
-    assert code == 130 and "gs: exit 0" in stdout and "hs: exit 0" in stdout, stdout + stderr
+    run = Run(flow, "--out", out, *peer_entries("gs", "hs", module=PEER))
+    try:
+        run.wait_running()
+        table = wait_ports(out, "telemetry")  # the peers' last registration: the table is final
+        sock_dir = Path(table["hs"]["control"].removeprefix("ipc://")).parent
+        yield SimpleNamespace(run=run, out=out, table=table, sock_dir=sock_dir, tmp_path=tmp_path)
+        run.proc.send_signal(2)
+        code, stdout, stderr = run.finish()
+        assert code == 130 and "gs: exit 0" in stdout and "hs: exit 0" in stdout, stdout + stderr
+        assert not sock_dir.exists() and not (out / "run.key").exists()  # removed when the run ends
+    finally:
+        run.kill()
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_run_directory_key_and_sockets_are_private(tmp_path, runs):
-    run, out, table, sock_dir = _start(tmp_path, runs)
-    try:
-        assert _mode(out) == 0o700 and _mode(sock_dir) == 0o700 and sock_dir.stat().st_uid == os.getuid()
-        assert _mode(out / "endpoints.json") == 0o600 and _mode(out / "run.key") == 0o600
-        assert len((out / "run.key").read_text().strip()) == 64
-        endpoints = [ep for ports in table.values() for ep in ports.values()]
-        assert endpoints and all(ep.startswith(f"ipc://{sock_dir}/") for ep in endpoints)  # no TCP at all
-        assert all(len(ep) - len("ipc://") <= 107 for ep in endpoints)  # sun_path holds them
-    finally:
-        _stop(run)
-    assert not sock_dir.exists() and not (out / "run.key").exists()  # removed when the run ends
+def test_run_directory_key_and_sockets_are_private(live):
+    out, sock_dir = live.out, live.sock_dir
+    assert _mode(out) == 0o700 and _mode(sock_dir) == 0o700 and sock_dir.stat().st_uid == os.getuid()
+    assert _mode(out / "endpoints.json") == 0o600 and _mode(out / "run.key") == 0o600
+    assert len((out / "run.key").read_text().strip()) == 64
+    endpoints = [ep for ports in live.table.values() for ep in ports.values()]
+    assert endpoints and all(ep.startswith(f"ipc://{sock_dir}/") for ep in endpoints)  # no TCP at all
+    assert all(len(ep) - len("ipc://") <= 107 for ep in endpoints)  # sun_path holds them
 
 
-def test_requests_without_the_run_key_or_from_outside_the_run_are_refused(tmp_path, runs):
-    run, out, table, sock_dir = _start(tmp_path, runs)
+def test_requests_without_the_run_key_or_from_outside_the_run_are_refused(live):
+    out, table, sock_dir = live.out, live.table, live.sock_dir
     ctx = zmq.Context()
     try:
         key = (out / "run.key").read_text().strip()
@@ -82,7 +87,6 @@ def test_requests_without_the_run_key_or_from_outside_the_run_are_refused(tmp_pa
             client.close()
     finally:
         ctx.destroy(linger=0)
-        _stop(run)
 
 
 def _as_nobody(attack) -> dict:
@@ -120,52 +124,47 @@ def _outcome(action) -> str:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to uid nobody (run the suite as root)")
-def test_another_local_user_can_neither_read_the_endpoints_nor_reach_any_socket(tmp_path, runs):
-    run, out, table, sock_dir = _start(tmp_path, runs)
-    try:
-        os.chmod(tmp_path, 0o755)  # pytest's own 0700 tmp dirs must not be what stops the attacker
-        os.chmod(tmp_path.parent, 0o755)
-        before = (out / "endpoints.json").read_text()
-        control, tx = table["hs"]["control"], table["gs"]["tx"]
-        directory = f"ipc://{sock_dir}/directory"
+def test_another_local_user_can_neither_read_the_endpoints_nor_reach_any_socket(live):
+    out, table, sock_dir = live.out, live.table, live.sock_dir
+    before = (out / "endpoints.json").read_text()
+    control, tx = table["hs"]["control"], table["gs"]["tx"]
+    directory = f"ipc://{sock_dir}/directory"
 
-        def attack() -> dict:
-            ctx = zmq.Context()
+    def attack() -> dict:
+        ctx = zmq.Context()
 
-            def unix_connect(endpoint):
-                with socket.socket(socket.AF_UNIX) as s:
-                    s.connect(endpoint.removeprefix("ipc://"))
+        def unix_connect(endpoint):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(endpoint.removeprefix("ipc://"))
 
-            def command():
-                ControlClient(ctx, control, timeout_s=1.0).call("shutdown")
+        def command():
+            ControlClient(ctx, control, timeout_s=1.0).call("shutdown")
 
-            def register():
-                ControlClient(ctx, directory, timeout_s=1.0).call(
-                    "register", proc="hs", endpoints={"tx": "ipc:///tmp/evil"}, pid=1)
+        def register():
+            ControlClient(ctx, directory, timeout_s=1.0).call(
+                "register", proc="hs", endpoints={"tx": "ipc:///tmp/evil"}, pid=1)
 
-            def steal_iq():
-                pull = ctx.socket(zmq.PULL)
-                pull.connect(tx)
-                if pull.poll(1000):
-                    raise AssertionError(f"stole {len(pull.recv())} bytes of IQ")
-                raise PermissionError("nothing received")
+        def steal_iq():
+            pull = ctx.socket(zmq.PULL)
+            pull.connect(tx)
+            if pull.poll(1000):
+                raise AssertionError(f"stole {len(pull.recv())} bytes of IQ")
+            raise PermissionError("nothing received")
 
-            result = {
-                "read endpoints.json": _outcome(lambda: (out / "endpoints.json").read_text()),
-                "read run.key": _outcome(lambda: (out / "run.key").read_text()),
-                "list the socket directory": _outcome(lambda: os.listdir(sock_dir)),
-                "connect to the control socket": _outcome(lambda: unix_connect(control)),
-                "connect to the tx stream": _outcome(lambda: unix_connect(tx)),
-                "send a control command": _outcome(command),
-                "register with the directory": _outcome(register),
-                "pull IQ from the tx stream": _outcome(steal_iq),
-            }
-            ctx.destroy(linger=0)
-            return result
+        result = {
+            "read endpoints.json": _outcome(lambda: (out / "endpoints.json").read_text()),
+            "read run.key": _outcome(lambda: (out / "run.key").read_text()),
+            "list the socket directory": _outcome(lambda: os.listdir(sock_dir)),
+            "connect to the control socket": _outcome(lambda: unix_connect(control)),
+            "connect to the tx stream": _outcome(lambda: unix_connect(tx)),
+            "send a control command": _outcome(command),
+            "register with the directory": _outcome(register),
+            "pull IQ from the tx stream": _outcome(steal_iq),
+        }
+        ctx.destroy(linger=0)
+        return result
 
-        result = _as_nobody(attack)
-        assert result == {k: "denied" for k in result} and len(result) == 8, result
-        assert (out / "endpoints.json").read_text() == before
-        assert read_json(out / "endpoints.json")["gs"]["tx"] == tx
-    finally:
-        _stop(run)
+    result = _as_nobody(attack)
+    assert result == {k: "denied" for k in result} and len(result) == 8, result
+    assert (out / "endpoints.json").read_text() == before
+    assert read_json(out / "endpoints.json")["gs"]["tx"] == tx

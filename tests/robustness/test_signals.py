@@ -2,6 +2,7 @@
 overrides obey the schema, a second Ctrl-C cannot truncate a record, a failing start-up ends the run
 at once."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def test_a_terminated_runner_ends_its_children_and_says_how(tmp_path, runs, sig)
     assert info["interrupted_by"] == signal.Signals(sig).name
     assert {p["status"] for p in info["processes"].values()} == {"interrupted"}
     assert (out / "gs_rx.npy").exists() and (out / "hs_rx.npy").exists()  # each saved what it had
+    assert not os.path.exists(info["socket_dir"]) and not (out / "run.key").exists()  # nothing left behind
 
 
 def test_a_killed_runner_leaves_no_orphans(tmp_path, runs):
@@ -79,7 +81,7 @@ def test_a_process_failing_at_start_up_ends_the_run_at_once(tmp_path):
     assert info["gs"]["status"] == "crashed (exit 3)" and info["hs"]["exit_code"] is not None
 
 
-def _record(side="handset", seconds=60):
+def _record(side="handset", seconds=5):
     n = 8000 * seconds
     rng = np.random.default_rng(1)
     return SideRecord(side=side, mouth=rng.standard_normal(n).astype(np.float32),
@@ -107,11 +109,12 @@ def test_a_record_interrupted_while_written_leaves_the_previous_file_whole(tmp_p
 _SAVER = textwrap.dedent("""\
     import sys, time
     from pathlib import Path
-    sys.path.insert(0, sys.argv[2])
+    import numpy as np
     from skycall.call.process import signals_held, stop_on_signals
-    from test_signals import _record
+    from skycall.call.record import SideRecord
     stop_on_signals()
-    rec = _record()
+    x = np.random.default_rng(1).standard_normal(8000 * 60).astype(np.float32)
+    rec = SideRecord("handset", x, x, np.zeros(10), np.zeros(10), np.zeros(10, bool), {"ended": "completed"})
     try:
         print("looping", flush=True)
         while True:
@@ -127,8 +130,8 @@ _SAVER = textwrap.dedent("""\
 def test_two_ctrl_c_20_ms_apart_cannot_truncate_the_record(tmp_path):
     """The slot loop's shape (``finally: save``) with the process mains' signal handling: the first
     SIGINT ends the loop, the second lands while the record is written and is held until it is whole."""
-    child = subprocess.Popen([sys.executable, "-c", _SAVER, str(tmp_path), str(ROOT / "tests" / "robustness")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+    child = subprocess.Popen([sys.executable, "-c", _SAVER, str(tmp_path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
     try:
         assert child.stdout.readline() == "looping\n"
         child.send_signal(signal.SIGINT)

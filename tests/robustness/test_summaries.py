@@ -23,7 +23,7 @@ SIDES = ("groundstation", "handset")
 def records(tmp_path_factory):
     """Both records of a short call that connected (in one process: same files as two processes)."""
     out = tmp_path_factory.mktemp("call") / "rec"
-    flow = dataclasses.replace(load_flowgraph(ROOT / "flowgraphs" / "loopback_call.toml"), duration_s=3.0)
+    flow = dataclasses.replace(load_flowgraph(ROOT / "flowgraphs" / "loopback_call.toml"), duration_s=2.0)
     summary = run_call_inprocess(flow, out)
     assert summary["call_connected"] and summary["failure_reason"] is None
     return out
@@ -65,7 +65,7 @@ def test_an_interrupted_run_says_so(records, tmp_path):
     assert main(["report", str(out)]) == 1
     summary = read_json(out / "summary.json")
     assert summary["call_connected"] and summary["complete"] is False  # what happened, and that it was cut short
-    assert "groundstation interrupted after 3.0 s of 24.0 s" in summary["failure_reason"]  # was: null
+    assert "groundstation interrupted after 2.0 s of 24.0 s" in summary["failure_reason"]  # was: null
 
 
 def test_a_crashed_handset_is_not_a_clean_call(records, tmp_path, capsys):
