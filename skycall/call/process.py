@@ -211,10 +211,15 @@ def process_main(name: str, run, argv: list[str] | None, doc: str) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose, name)
     stop_on_signals()
+    node = None
     try:
-        return run(Node.from_env())
+        node = Node.from_env()
+        return run(node)
     except SkycallError as err:
         logging.getLogger(name).error("%s", err)
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        if node is not None:
+            node.close()  # the stream's last messages and END reach a reader that is still there

@@ -113,7 +113,8 @@ class Node:
         self.stream_timeout_s = (
             (1.0 if self.realtime else 10.0) if stream_timeout_s is None else stream_timeout_s
         )
-        self.ctx = ctx or zmq.Context.instance()
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.Context()
         self.endpoints: dict[str, str] = {}
         self._peers: dict[str, dict] = {}  # proc -> endpoints, kept current from announcements
         self._collector = collector
@@ -314,13 +315,19 @@ class Node:
         return server
 
     def close(self) -> None:
+        """Close every socket; a context of the node's own is terminated, which waits (each socket's
+        linger, bounded) until a reader still there took the last queued messages and END."""
         for item in reversed(self._closeables):
             item.close()
         self._closeables.clear()
         if self._directory is not None:
             self._directory.close()
+            self._directory = None
         if self._announce is not None:
             self._announce.close()
+            self._announce = None
+        if self._own_ctx and not self.ctx.closed:
+            self.ctx.destroy()  # per-socket linger: a process exit without it drops what is still queued
 
 
 def _env_float(name: str, text: str) -> float:

@@ -1,7 +1,16 @@
 """Fixtures of the reliability suite (helpers in ``robust_helpers.py``)."""
 
 import pytest
+import zmq
 from robust_helpers import Run
+
+
+@pytest.fixture
+def ctx():
+    """A fresh ZeroMQ context, destroyed after the test."""
+    c = zmq.Context()
+    yield c
+    c.destroy(linger=0)
 
 
 @pytest.fixture

@@ -22,13 +22,6 @@ from skycall.transport.wire import MAX_CONTROL_BYTES
 
 
 @pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
-
-
-@pytest.fixture
 def served(ctx):
     """A ControlServer polled by its own thread, as a process's slot loop polls it; the thread's
     death (any exception) is recorded."""

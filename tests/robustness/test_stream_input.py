@@ -18,13 +18,6 @@ FS = 240e3
 
 
 @pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
-
-
-@pytest.fixture
 def raw_pair(ctx):
     """A bare PUSH (the attacker's) and a StreamIn reading it."""
     push = ctx.socket(zmq.PUSH)

@@ -34,13 +34,6 @@ def test_hostile_telemetry_from_a_registered_process_does_not_stop_the_superviso
     assert {e["t"] for e in lines if e["proc"] == "gs"} >= {"tick"} and all(isinstance(e, dict) for e in lines)
 
 
-@pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
-
-
 class Draining:
     """A collector drained by its own thread (a ZeroMQ socket takes in new peers only while its owner
     calls into it), as the supervisor's service thread does."""
