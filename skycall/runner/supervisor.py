@@ -21,6 +21,8 @@ thread, writes ``OUT/run.json`` (how each process ended: ``completed``, ``interr
 
 The service thread cannot die silently: anything it did not expect is logged, kept in
 :attr:`service_error`, stops the children and wakes every waiter; ``skycall run`` then exits 1.
+Children end with the thread that spawned them (``PR_SET_PDEATHSIG``, so a killed runner leaves no
+orphans): call :meth:`start` and :meth:`restart` from a thread that outlives the run.
 """
 
 import json

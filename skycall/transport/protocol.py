@@ -17,7 +17,8 @@ Version 1 sent the header and the payload as two frames; one frame saves a secon
 per block (about 15 % of the throughput of 64 KiB messages).
 
 ``pack_into(buf, header, samples)`` writes a message into a caller's buffer (one copy of the
-samples) and returns the frame; ``pack(header, samples)`` returns a new ``bytes`` frame.
+samples) and returns the frame; ``pack(header, samples)`` returns a new ``bytes`` frame;
+``pack_header_into`` writes the header alone (a sender with its own payload view).
 ``unpack(frame)`` returns ``(StreamHeader, samples)`` where ``samples`` is a read-only
 ``np.frombuffer`` view of the frame (no copy), or raises :class:`MalformedMessage` whose ``kind``
 is one of :data:`MALFORMED_KINDS`. The length is checked before anything is allocated. The
@@ -70,11 +71,18 @@ class StreamHeader(NamedTuple):
     version: int = VERSION
 
 
-def _check_samples(samples: np.ndarray) -> None:
+def check_samples(samples: np.ndarray) -> None:
     if samples.dtype != np.complex64 or samples.ndim != 1:
         raise ValueError(f"stream payload must be 1-D complex64, got {samples.dtype} {samples.shape}")
     if samples.size > MAX_SAMPLES:
         raise ValueError(f"a stream message carries at most {MAX_SAMPLES} samples, got {samples.size}")
+
+
+def pack_header_into(buf, first_index: int, sample_rate_sps: float, centre_freq_hz: float, stream_id: int,
+                     flags: int, n_samples: int) -> None:
+    """Write a header announcing ``n_samples`` into the first ``HEADER_SIZE`` bytes of ``buf``."""
+    HEADER.pack_into(buf, 0, MAGIC, VERSION, flags & 0xFF, stream_id & 0xFFFF, n_samples, first_index,
+                     sample_rate_sps, centre_freq_hz)  # fmt: skip
 
 
 def pack_into(buf: bytearray, header: StreamHeader, samples: np.ndarray) -> memoryview:
@@ -82,19 +90,9 @@ def pack_into(buf: bytearray, header: StreamHeader, samples: np.ndarray) -> memo
 
     ``samples`` must be 1-D complex64; ``header.n_samples`` is replaced by ``len(samples)``.
     """
-    _check_samples(samples)
-    HEADER.pack_into(
-        buf,
-        0,
-        MAGIC,
-        VERSION,
-        header.flags & 0xFF,
-        header.stream_id & 0xFFFF,
-        samples.size,
-        header.first_index,
-        header.sample_rate_sps,
-        header.centre_freq_hz,
-    )
+    check_samples(samples)
+    pack_header_into(buf, header.first_index, header.sample_rate_sps, header.centre_freq_hz, header.stream_id,
+                     header.flags, samples.size)  # fmt: skip
     end = HEADER_SIZE + 8 * samples.size
     np.frombuffer(buf, np.complex64, samples.size, HEADER_SIZE)[:] = samples
     return memoryview(buf)[:end]
@@ -102,12 +100,15 @@ def pack_into(buf: bytearray, header: StreamHeader, samples: np.ndarray) -> memo
 
 def pack(header: StreamHeader, samples: np.ndarray) -> bytes:
     """The message of ``samples`` as a new ``bytes`` frame (see :func:`pack_into`)."""
-    _check_samples(samples)
+    check_samples(samples)
     return bytes(pack_into(bytearray(HEADER_SIZE + 8 * samples.size), header, samples))
 
 
 def unpack_header(frame) -> StreamHeader:
-    """Parse and check the header at the start of a frame (any buffer); raise :class:`MalformedMessage`."""
+    """Parse and check the header at the start of a frame (any buffer); raise :class:`MalformedMessage`.
+
+    (``StreamIn`` runs the same tests inline per message and calls this only to name what is wrong.)
+    """
     if len(frame) < HEADER_SIZE:
         if len(frame) >= 4 and bytes(frame[:4]) != MAGIC:
             raise MalformedMessage("magic", f"expected {MAGIC!r}, got {bytes(frame[:4])!r}")
@@ -156,6 +157,8 @@ __all__ = [
     "StreamHeader",
     "pack",
     "pack_into",
+    "pack_header_into",
+    "check_samples",
     "unpack",
     "unpack_header",
     "check_payload",

@@ -41,12 +41,18 @@ from skycall.transport._finite import copy_finite
 from skycall.transport.protocol import (
     FLAG_END,
     FLAG_RESTART,
+    HEADER,
     HEADER_SIZE,
+    MAGIC,
+    MAX_CENTRE_FREQ_HZ,
     MAX_MESSAGE_BYTES,
+    MAX_SAMPLE_RATE_SPS,
+    MAX_SAMPLES,
+    VERSION,
     MalformedMessage,
-    StreamHeader,
     check_payload,
-    pack_into,
+    check_samples,
+    pack_header_into,
     unpack_header,
 )
 from skycall.transport.security import LOCAL_ANY_PORT
@@ -62,6 +68,8 @@ _RCVMORE, _RCVTIMEO, _SNDTIMEO, _MAXMSGSIZE = (
     int(zmq.SNDTIMEO),
     int(zmq.MAXMSGSIZE),
 )
+_unpack_header = HEADER.unpack_from
+_C64 = np.dtype(np.complex64)
 
 
 @dataclass
@@ -123,7 +131,7 @@ class StreamOut:
         self._sent_any = False
         self._absent = False
         self._clock: tuple[float, int] | None = None  # (t0 monotonic, i0) for pacing
-        self._buf = bytearray(HEADER_SIZE)  # the message being sent (reused: libzmq copies it)
+        self._alloc(0)  # the message being sent, reused (libzmq copies it)
         self._sock = ctx.socket(zmq.PUSH)
         self._sock.sndhwm = hwm
         self._sock.setsockopt(_MAXMSGSIZE, _NO_INBOUND_BYTES)
@@ -137,22 +145,22 @@ class StreamOut:
         Returns True when the message was queued, False when it was dropped (peer absent).
         """
         first = self.next_index if first_index is None else int(first_index)
+        n = samples.size
         if self.realtime:
-            self._pace(first, samples.size)
-        if not self._sent_any:
-            flags |= FLAG_RESTART
-        if not self._sent_any:
-            timeout_s = self.connect_timeout_s
-        else:
+            self._pace(first, n)
+        if self._sent_any:
             timeout_s = self.absent_timeout_s if self._absent else self.send_timeout_s
-        self.next_index = first + samples.size
-        if self._send(StreamHeader(first, self.sample_rate_sps, self.centre_freq_hz, self.stream_id, flags),
-                      samples, timeout_s):  # fmt: skip
+        else:
+            flags |= FLAG_RESTART
+            timeout_s = self.connect_timeout_s
+        sent = self._send(first, flags, samples, timeout_s)  # raises on a bad array: nothing sent
+        self.next_index = first + n
+        if sent:
             if self._absent:
                 log.warning("%s: peer is back, sending again at sample %d", self.name, first)
             self._absent, self._sent_any = False, True
             self.counters.messages += 1
-            self.counters.samples += samples.size
+            self.counters.samples += n
             return True
         self.counters.send_timeouts += 1
         self.counters.dropped_messages += 1
@@ -178,17 +186,32 @@ class StreamOut:
             self.counters.underflows += int(round((now - due) * self.sample_rate_sps))
             self._clock = (now, first)
 
-    def _send(self, header: StreamHeader, samples: np.ndarray, timeout_s: float) -> bool:
+    def _alloc(self, n: int) -> None:
+        """Room for messages of ``n`` samples: the buffer, its payload view and a frame view."""
+        self._buf = bytearray(HEADER_SIZE + 8 * n)
+        self._payload = np.frombuffer(self._buf, np.complex64, n, HEADER_SIZE)
+        self._frame = memoryview(self._buf)
+        self._views = (-1, None, None)  # (n, payload[:n], frame[:36 + 8n]) of the last message size
+
+    def _send(self, first: int, flags: int, samples: np.ndarray, timeout_s: float) -> bool:
         """Queue one message, blocking at most ``timeout_s`` for room (SNDTIMEO); False on timeout."""
-        if len(self._buf) < HEADER_SIZE + 8 * samples.size:
-            self._buf = bytearray(HEADER_SIZE + 8 * samples.size)
-        frame = pack_into(self._buf, header, samples)
+        n = samples.size
+        if samples.dtype is not _C64 or samples.ndim != 1 or n > self._payload.size:
+            check_samples(samples)
+            if n > self._payload.size:
+                self._alloc(min(max(n, 2 * self._payload.size), MAX_SAMPLES))
+        size, payload, frame = self._views
+        if size != n:
+            payload, frame = self._payload[:n], self._frame[: HEADER_SIZE + 8 * n]
+            self._views = (n, payload, frame)
+        pack_header_into(self._buf, first, self.sample_rate_sps, self.centre_freq_hz, self.stream_id, flags, n)
+        payload[...] = samples
         timeout_ms = max(0, int(timeout_s * 1000))
         if self._sndtimeo_ms != timeout_ms:  # cached: pyzmq socket options cost microseconds
             self._sock.setsockopt(_SNDTIMEO, timeout_ms)
             self._sndtimeo_ms = timeout_ms
         try:
-            self._sock.send(frame)  # copied by libzmq, so the buffer is free again on return
+            self._sock.send(frame)  # copied by libzmq: the buffer is free again
         except zmq.Again:
             return False
         return True
@@ -203,9 +226,8 @@ class StreamOut:
         if self._sock.closed:
             return
         if send_end and self._sent_any and not self._absent:
-            header = StreamHeader(self.next_index, self.sample_rate_sps, self.centre_freq_hz, flags=FLAG_END)
             self._sock.linger = max(500, int(self.send_timeout_s * 1000))
-            self._send(header, np.zeros(0, np.complex64), min(self.send_timeout_s, 1.0))
+            self._send(self.next_index, FLAG_END, np.zeros(0, np.complex64), min(self.send_timeout_s, 1.0))
         self._sock.close()
 
 
@@ -279,6 +301,8 @@ class StreamIn:
         """
         if out is None:
             out = np.empty(n, dtype=np.complex64)
+        elif out.dtype != np.complex64 or not out.flags.c_contiguous or out.size < n:
+            raise ValueError(f"out must be a contiguous complex64 array of at least {n} samples")
         filled = 0
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         if self.ended:  # the sender said goodbye: take only what a new sender already sent
@@ -287,28 +311,28 @@ class StreamIn:
         starved = False
         while filled < n:
             cur = self._cur
-            if cur is not None:  # the current message's remaining samples
-                take = min(n - filled, cur.size)
-                bad = copy_finite(cur[:take], out[filled : filled + take])
-                if bad:
-                    self._nonfinite(bad)
-                self._cur = cur[take:] if take < cur.size else None
-                self.next_index += take
-                filled += take
-                continue
-            got = self._receive(deadline)
-            if got is None:
-                starved = not self.ended
-                break
-            header, samples = got
-            if self.next_index is not None and header.first_index != self.next_index:
-                self._gap(self.next_index, header.first_index)
-                if filled:  # a read never spans a gap: hand this message out next time
-                    self._cur, self.next_index = samples, header.first_index
+            if cur is None:  # the next message (the common case: it is copied out at once)
+                got = self._receive(deadline)
+                if got is None:
+                    starved = not self.ended
                     break
-            if filled == 0:
-                first = header.first_index
-            self._cur, self.next_index = samples, header.first_index
+                index, cur = got
+                if self.next_index is not None and index != self.next_index:
+                    self._gap(self.next_index, index)
+                    if filled:  # a read never spans a gap: hand this message out next time
+                        self._cur, self.next_index = cur, index
+                        break
+                if filled == 0:
+                    first = index
+                self.next_index = index
+            take = min(n - filled, cur.size)
+            dst = out if take == out.size else out[filled : filled + take]
+            bad = copy_finite(cur[:take] if take < cur.size else cur, dst)
+            if bad:
+                self._nonfinite(bad)
+            self._cur = cur[take:] if take < cur.size else None
+            self.next_index += take
+            filled += take
         if starved:
             self.counters.read_timeouts += 1
         self.counters.samples += filled
@@ -330,11 +354,11 @@ class StreamIn:
         if self.on_gap is not None:
             self.on_gap(expected, got)
 
-    def _receive(self, deadline: float | None) -> tuple[StreamHeader, np.ndarray] | None:
-        """The next valid non-empty message that is not a repeat, as ``(header, samples view)``, or
-        None at the deadline / end of stream. Bad messages are counted and dropped; a message that
-        overlaps what was already delivered is trimmed to its new samples."""
-        sock = self._sock
+    def _receive(self, deadline: float | None) -> tuple[int, np.ndarray] | None:
+        """``(first_index, samples view)`` of the next valid non-empty message that is not a repeat,
+        or None at the deadline / end of stream. Bad messages are counted and dropped; a message
+        that overlaps what was already delivered is trimmed to its new samples."""
+        sock, rate_wanted = self._sock, self.sample_rate_sps
         while True:
             wait_s = _IDLE_SLICE_S if deadline is None else min(_IDLE_SLICE_S, deadline - time.monotonic())
             wait_ms = max(0, int(wait_s * 1000))
@@ -349,37 +373,47 @@ class StreamIn:
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
                 continue
-            buf = frame.buffer
-            try:
-                if frame.more:
-                    raise MalformedMessage("frames", "a stream message is one frame (this is version 1 or junk)")
-                header = unpack_header(buf)
-                check_payload(header, len(buf) - HEADER_SIZE)
-                if self.sample_rate_sps is not None and header.sample_rate_sps != self.sample_rate_sps:
-                    raise MalformedMessage(
-                        "rate",
-                        f"stream is {header.sample_rate_sps} S/s, this reader expects {self.sample_rate_sps}",
-                    )
-            except MalformedMessage as err:
-                self._malformed(err)
+            size = len(frame)
+            if size >= HEADER_SIZE:  # unpack_header's and check_payload's tests, inlined: this runs per message
+                magic, version, flags, _, m, index, rate, freq = _unpack_header(frame)
+                ok = (magic == MAGIC and version == VERSION and size == HEADER_SIZE + 8 * m and m <= MAX_SAMPLES
+                      and 0.0 < rate <= MAX_SAMPLE_RATE_SPS and 0.0 <= freq <= MAX_CENTRE_FREQ_HZ
+                      and (rate_wanted is None or rate == rate_wanted) and not frame.more)  # fmt: skip
+            else:
+                ok = False
+            if not ok:
+                self._malformed(self._why(frame))
                 continue
-            if header.flags & FLAG_END:
+            if flags & FLAG_END:
                 self.counters.messages += 1
                 self.ended = True
                 return None
             self.ended = False
-            if not header.n_samples:
+            if not m:
                 continue  # an empty message: nothing to hand out
             self.counters.messages += 1
-            samples = np.frombuffer(frame, np.complex64, header.n_samples, HEADER_SIZE)
-            behind = -1 if self.next_index is None else self.next_index - header.first_index
-            if behind > 0 and not header.flags & FLAG_RESTART:  # a repeat of delivered samples
+            samples = np.frombuffer(frame, _C64, m, HEADER_SIZE)
+            behind = -1 if self.next_index is None else self.next_index - index
+            if behind > 0 and not flags & FLAG_RESTART:  # a repeat of delivered samples
                 self.counters.duplicates += 1
-                self.counters.duplicate_samples += min(behind, samples.size)
-                if behind >= samples.size:
+                self.counters.duplicate_samples += min(behind, m)
+                if behind >= m:
                     continue
-                header, samples = header._replace(first_index=self.next_index), samples[behind:]
-            return header, samples
+                index, samples = self.next_index, samples[behind:]
+            return index, samples
+
+    def _why(self, frame) -> MalformedMessage:
+        """What is wrong with a frame the fast check refused (the checks of the protocol module)."""
+        try:
+            if frame.more:
+                raise MalformedMessage("frames", "a stream message is one frame (this is version 1 or junk)")
+            header = unpack_header(frame.buffer)
+            check_payload(header, len(frame) - HEADER_SIZE)
+            raise MalformedMessage(
+                "rate", f"stream is {header.sample_rate_sps} S/s, this reader expects {self.sample_rate_sps}"
+            )
+        except MalformedMessage as err:
+            return err
 
     def _drain(self) -> None:
         """Discard the rest of the current multipart message."""

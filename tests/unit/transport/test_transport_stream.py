@@ -162,3 +162,36 @@ def test_fuzzed_messages_never_crash_a_receiver_and_it_stays_in_sync(ctx, messag
     assert np.array_equal(inp.read(4, timeout_s=5)[1], good[1:])
     raw.close()
     inp.close()
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 4096])
+def test_copy_finite_matches_an_isfinite_reference(rng, n):
+    from skycall.transport._finite import copy_finite
+
+    x = _noise(rng, n)
+    bad = rng.random(n) < 0.1
+    parts = np.array([np.nan, np.inf, -np.inf], np.float32)
+    x.real[bad & (rng.random(n) < 0.5)] = rng.choice(parts)  # a bad real part, imaginary part or both
+    x.imag[bad & (rng.random(n) < 0.7)] = rng.choice(parts)
+    want = np.where(np.isfinite(x.real) & np.isfinite(x.imag), x, 0).astype(np.complex64)
+    y = np.full(n, 99, np.complex64)
+    assert copy_finite(x, y) == np.count_nonzero(~(np.isfinite(x.real) & np.isfinite(x.imag)))
+    assert np.array_equal(y, want)
+
+
+def test_sender_grows_its_buffer_and_copies_any_layout(ctx, rng):
+    out, inp = _pair(ctx)
+    x = _noise(rng, 6000)
+    parts = [x[:10], x[10:3010], x[3010:3020], x[3020:5020:2], x[3021:5021:2]]  # grow, shrink, strided
+    for part in parts:
+        assert out.send(part)
+    with pytest.raises(ValueError, match="complex64"):
+        out.send(np.ones(4, np.complex128))
+    assert out.next_index == sum(p.size for p in parts)  # a refused array is not counted as sent
+    want = np.concatenate(parts)
+    first, y = inp.read(want.size, timeout_s=5)
+    assert first == 0 and np.array_equal(y, want)
+    with pytest.raises(ValueError, match="contiguous complex64"):
+        inp.read(4, out=np.empty(4, np.complex128))
+    out.close()
+    inp.close()
