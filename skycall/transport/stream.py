@@ -52,7 +52,6 @@ from skycall.transport.protocol import (
     MalformedMessage,
     check_payload,
     check_samples,
-    pack_header_into,
     unpack_header,
 )
 from skycall.transport.security import LOCAL_ANY_PORT
@@ -60,6 +59,7 @@ from skycall.transport.security import LOCAL_ANY_PORT
 log = logging.getLogger(__name__)
 
 _IDLE_SLICE_S = 0.05  # how often a waiting reader runs its idle hook (directory watch)
+_IDLE_SLICE_MS = int(_IDLE_SLICE_S * 1000)
 _NO_INBOUND_BYTES = 4096  # sockets that receive no messages: refuse any (the handshake is smaller)
 # plain ints: pyzmq converts enum members on every call, which costs microseconds per message
 _RCVMORE, _RCVTIMEO, _SNDTIMEO, _MAXMSGSIZE = (
@@ -68,7 +68,7 @@ _RCVMORE, _RCVTIMEO, _SNDTIMEO, _MAXMSGSIZE = (
     int(zmq.SNDTIMEO),
     int(zmq.MAXMSGSIZE),
 )
-_unpack_header = HEADER.unpack_from
+_unpack_header, _pack_header = HEADER.unpack_from, HEADER.pack_into
 _C64 = np.dtype(np.complex64)
 
 
@@ -204,7 +204,8 @@ class StreamOut:
         if size != n:
             payload, frame = self._payload[:n], self._frame[: HEADER_SIZE + 8 * n]
             self._views = (n, payload, frame)
-        pack_header_into(self._buf, first, self.sample_rate_sps, self.centre_freq_hz, self.stream_id, flags, n)
+        _pack_header(self._buf, 0, MAGIC, VERSION, flags & 0xFF, self.stream_id & 0xFFFF, n, first,
+                     self.sample_rate_sps, self.centre_freq_hz)  # pack_header_into, inlined (per message)
         payload[...] = samples
         timeout_ms = max(0, int(timeout_s * 1000))
         if self._sndtimeo_ms != timeout_ms:  # cached: pyzmq socket options cost microseconds
@@ -301,7 +302,7 @@ class StreamIn:
         """
         if out is None:
             out = np.empty(n, dtype=np.complex64)
-        elif out.dtype != np.complex64 or not out.flags.c_contiguous or out.size < n:
+        elif out.dtype is not _C64 and out.dtype != _C64 or not out.flags.c_contiguous or out.size < n:
             raise ValueError(f"out must be a contiguous complex64 array of at least {n} samples")
         filled = 0
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -360,8 +361,8 @@ class StreamIn:
         that overlaps what was already delivered is trimmed to its new samples."""
         sock, rate_wanted = self._sock, self.sample_rate_sps
         while True:
-            wait_s = _IDLE_SLICE_S if deadline is None else min(_IDLE_SLICE_S, deadline - time.monotonic())
-            wait_ms = max(0, int(wait_s * 1000))
+            wait_s = _IDLE_SLICE_S if deadline is None else deadline - time.monotonic()
+            wait_ms = _IDLE_SLICE_MS if wait_s >= _IDLE_SLICE_S else max(0, int(wait_s * 1000))
             if self._rcvtimeo_ms != wait_ms:  # cached: pyzmq socket options cost microseconds
                 sock.setsockopt(_RCVTIMEO, wait_ms)
                 self._rcvtimeo_ms = wait_ms
