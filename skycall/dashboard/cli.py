@@ -110,7 +110,8 @@ class DashboardProcess:
         line = self.popen.stdout.readline()
         if not line.startswith(URL_PREFIX):
             self.stop()
-            raise SkycallError("the dashboard did not start (its error is above, or in DIR/dashboard.log)")
+            raise SkycallError("the dashboard did not start (its error is above, or in OUT/dashboard.log; "
+                               "`skycall run` sets its port with --dashboard-port)")
         self.url = line[len(URL_PREFIX):].strip()
         print(f"{URL_PREFIX}{self.url}", flush=True)
 
