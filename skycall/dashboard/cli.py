@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from skycall.dashboard.results import records_time
@@ -114,6 +115,12 @@ class DashboardProcess:
                                "`skycall run` sets its port with --dashboard-port)")
         self.url = line[len(URL_PREFIX):].strip()
         print(f"{URL_PREFIX}{self.url}", flush=True)
+        # anything else it prints goes on to our stdout: a full pipe must never stall the server
+        threading.Thread(target=self._forward, name="dashboard-stdout", daemon=True).start()
+
+    def _forward(self) -> None:
+        for line in self.popen.stdout:
+            print(line, end="", flush=True)
 
     def linger(self, interrupted: bool) -> None:
         """After the run: keep serving the page (summary, audio) until Ctrl-C, unless the run was interrupted."""
@@ -134,7 +141,6 @@ class DashboardProcess:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
-        self.popen.stdout.close()
 
 
 __all__ = ["DashboardProcess", "DEFAULT_PORT", "choose_mode", "listen"]

@@ -16,6 +16,7 @@ the ground station, shutdown to every process.
 
 import json
 import logging
+import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -40,10 +41,15 @@ COMMANDS = {"dial": ("handset", "call"), "hangup": ("handset", "hangup"),
             "precompensation": ("groundstation", "precompensation"), "shutdown": (None, "shutdown")}
 
 
+def _finite(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
 def parse_event(raw: bytes) -> dict | None:
     """A telemetry event with NaN/±inf as null (the browser's JSON has no NaN); None if malformed."""
     try:
-        event = json.loads(raw, parse_constant=lambda _: None)
+        event = json.loads(raw, parse_constant=lambda _: None, parse_float=_finite)
     except ValueError:
         return None
     return event if isinstance(event, dict) else None

@@ -52,6 +52,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 FRAME_RATE_HZ = 15.0
 MAX_BACKLOG_FRAMES = 150  # ~10 s of frames
 WATERFALL_ROWS = 210  # the page's waterfall height
+FINISHED_PERIOD_S = 0.5  # frames after the run (nothing new comes; the page stays connected)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 FORBIDDEN = ("skycall dashboard: this page needs the access token: open the URL that `skycall run --dashboard` "
              "or `skycall dashboard` printed (it ends in ?token=...)")
@@ -102,7 +103,10 @@ class LiveHub:
         next_t = loop.time()
         cpu0, wall0 = time.process_time(), time.monotonic()
         while True:
-            frame = self.source.poll()
+            try:
+                self._step()
+            except Exception:  # a bug must not freeze every page: log it, go on with the next frame
+                log.exception("dashboard: frame %d failed", self.frames)
             now = time.monotonic()
             if now - wall0 >= 1.0:
                 self.cpu_fraction = (time.process_time() - cpu0) / (now - wall0)
@@ -111,20 +115,25 @@ class LiveHub:
                 if self._parent_pid is not None and os.getppid() != self._parent_pid:
                     log.info("dashboard: `skycall run` is gone; stopping")
                     self._on_orphaned()
-            frame["server"] = {"cpu": round(self.cpu_fraction, 4), "frames": self.frames}
-            for tap, row in frame["spectra"].items():
-                self.rows[tap].append(row)
-            text = dumps(frame)
-            if self.source.endpoints:
-                self.recorder.endpoints(self.source.endpoints)
-                self.recorder.frame(text)
-            self.frames += 1
-            self.broadcast(text)
-            if self.source.run_state == "finished" and self._summary_task is None:
-                self.recorder.flush()
-                self._summary_task = asyncio.create_task(self._summarise())
-            next_t = max(next_t + self.period_s, loop.time())
+            finished = self._summary_task is not None
+            next_t = max(next_t + (FINISHED_PERIOD_S if finished else self.period_s), loop.time())
             await asyncio.sleep(next_t - loop.time())
+
+    def _step(self) -> None:
+        """One frame: poll, record (until the run has finished), send to every page."""
+        frame = self.source.poll()
+        frame["server"] = {"cpu": round(self.cpu_fraction, 4), "frames": self.frames}
+        for tap, row in frame["spectra"].items():
+            self.rows[tap].append(row)
+        text = dumps(frame)
+        if self.source.endpoints and self._summary_task is None:
+            self.recorder.endpoints(self.source.endpoints)
+            self.recorder.frame(text)
+        self.frames += 1
+        self.broadcast(text)
+        if self.source.run_state == "finished" and self._summary_task is None:
+            self.recorder.flush()
+            self._summary_task = asyncio.create_task(self._summarise())
 
     async def _summarise(self) -> None:
         await asyncio.sleep(1.0)  # both records are written; let the file system settle
@@ -163,8 +172,8 @@ async def summary_message(run_dir: Path) -> dict:
 class ReplayPlayer:
     """One page's replay: frames due on its own clock (:func:`~.replay.due_until`), then the summary."""
 
-    def __init__(self, ws: WebSocket, run_dir: Path, source: str, frames: list[dict]):
-        self.ws, self.run_dir, self.source, self.frames = ws, run_dir, source, frames
+    def __init__(self, ws: WebSocket, run_dir: Path, source: str, frames: list[dict], summary: asyncio.Task):
+        self.ws, self.run_dir, self.source, self.frames, self.summary = ws, run_dir, source, frames, summary
         self.t = np.array([f["t_s"] for f in frames], np.float64)
         self.speed_name = "1x"
         self.next = 0
@@ -204,7 +213,7 @@ class ReplayPlayer:
                 if not done:
                     done = True
                     await self._send({"type": "replay", "speed": self.speed_name, "done": True})
-                    await self._send(await summary_message(self.run_dir))
+                    await self._send(await asyncio.shield(self.summary))
                 wait_s = None  # until the page asks for more
             elif speed is None:
                 await asyncio.sleep(0)
@@ -263,7 +272,8 @@ def create_app(run_dir: str | Path, token: str, mode: str, fps: float = FRAME_RA
     async def replay_page(ws: WebSocket):
         if "replay" not in state:
             state["replay"] = await asyncio.to_thread(replay_frames, run_dir)
-        player = ReplayPlayer(ws, run_dir, *state["replay"])
+            state["summary"] = asyncio.create_task(summary_message(run_dir))  # once, for every page
+        player = ReplayPlayer(ws, run_dir, *state["replay"], state["summary"])
         task = asyncio.create_task(player.play())
         try:
             while True:
