@@ -16,8 +16,8 @@ From the page: ``{"type": "command", "id", "cmd", ...args}`` (live: dial, hangup
 ``on``, shutdown) and ``{"type": "replay", "speed": "1x" | "4x" | "max", "restart": bool}``.
 
 Live mode: one loop polls the :class:`~.live.LiveSource` ``fps`` times a second, records each frame
-(:mod:`.recording`) and queues it to every page; a page more than ``MAX_BACKLOG_FRAMES`` behind is
-disconnected (it reconnects and gets every event again in its hello). Replay: each page plays the run
+(:mod:`.recording`) and queues it to every page; a page that cannot keep up gets every event but fewer
+pictures (:class:`Outbox`). Replay: each page plays the run
 on its own clock (:mod:`.replay`).
 """
 
@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 FRAME_RATE_HZ = 15.0
-MAX_BACKLOG_FRAMES = 150  # ~10 s of frames
+MAX_PICTURE_FRAMES = 30  # ~2 s of frames queued for a page: older ones lose their pictures
+MAX_BACKLOG = 20_000  # messages queued for a page that stopped reading: it is dropped
 WATERFALL_ROWS = 210  # the page's waterfall height
 FINISHED_PERIOD_S = 0.5  # frames after the run (nothing new comes; the page stays connected)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -63,23 +64,33 @@ def dumps(message: dict) -> str:
 
 
 class Outbox:
-    """A page's outgoing messages, in order; ``overflowed`` when the page fell too far behind."""
+    """A page's outgoing messages, in order. A page that falls behind loses pictures, never events: past
+    ``MAX_PICTURE_FRAMES`` queued frames the oldest is re-sent without its spectra and constellation;
+    ``overflowed`` (the page is dropped, and reconnects) only past ``MAX_BACKLOG`` messages."""
 
     def __init__(self):
-        self._items: deque[str] = deque()
+        self._items: deque[list] = deque()  # [text, frame dict while it still carries pictures]
+        self._pictures = 0
         self._ready = asyncio.Event()
         self.overflowed = False
 
-    def put(self, text: str) -> None:
-        self._items.append(text)
-        self.overflowed = self.overflowed or len(self._items) > MAX_BACKLOG_FRAMES
+    def put(self, text: str, frame: dict | None = None) -> None:
+        self._items.append([text, frame])
+        self._pictures += frame is not None
+        if self._pictures > MAX_PICTURE_FRAMES:
+            oldest = next(item for item in self._items if item[1] is not None)
+            oldest[0], oldest[1] = dumps({**oldest[1], "spectra": {}, "const": {}}), None
+            self._pictures -= 1
+        self.overflowed = self.overflowed or len(self._items) > MAX_BACKLOG
         self._ready.set()
 
     async def get(self) -> str:
         while not self._items:
             self._ready.clear()
             await self._ready.wait()
-        return self._items.popleft()
+        text, frame = self._items.popleft()
+        self._pictures -= frame is not None
+        return text
 
 
 class LiveHub:
@@ -130,7 +141,7 @@ class LiveHub:
             self.recorder.endpoints(self.source.endpoints)
             self.recorder.frame(text)
         self.frames += 1
-        self.broadcast(text)
+        self.broadcast(text, frame)
         if self.source.run_state == "finished" and self._summary_task is None:
             self.recorder.flush()
             self._summary_task = asyncio.create_task(self._summarise())
@@ -140,9 +151,9 @@ class LiveHub:
         self.summary = await summary_message(self.run_dir)
         self.broadcast(dumps(self.summary))
 
-    def broadcast(self, text: str) -> None:
+    def broadcast(self, text: str, frame: dict | None = None) -> None:
         for page in self.pages:
-            page.put(text)
+            page.put(text, frame)
 
     def hello(self) -> dict:
         return {**hello_base("live", self.run_dir, FRAME_RATE_HZ), "backlog": self.source.events,

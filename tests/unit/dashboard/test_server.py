@@ -83,3 +83,26 @@ def test_a_replay_at_max_speed_sends_every_frame_then_the_summary(server):
         assert reply == {"type": "reply", "id": 1, "cmd": "dial", "ok": False,
                          "error": "a replay has no flowgraph to control"}
         assert frames == frames_from_records(run_dir)  # every frame, in order, as built
+
+
+def test_a_page_that_falls_behind_loses_pictures_never_events():
+    import asyncio
+
+    from skycall.dashboard.server import MAX_PICTURE_FRAMES, Outbox, dumps
+
+    box = Outbox()
+    n = MAX_PICTURE_FRAMES + 12
+    for i in range(n):
+        frame = {"type": "frame", "t_s": i, "events": [{"t": "rx_status", "index": i}], "spectra": {"rx": {"psd": "x"}},
+                 "const": {"handset": {"iq": "y", "n": 1}}}
+        box.put(dumps(frame), frame)
+    box.put(dumps({"type": "reply", "id": 1}))
+
+    async def drain():
+        return [json.loads(await box.get()) for _ in range(n + 1)]
+
+    got = asyncio.run(drain())
+    assert [m.get("t_s") for m in got[:-1]] == list(range(n)) and got[-1]["type"] == "reply"  # in order
+    assert [m["events"][0]["index"] for m in got[:-1]] == list(range(n))  # every event
+    assert [bool(m["spectra"]) for m in got[:-1]] == [False] * 12 + [True] * MAX_PICTURE_FRAMES
+    assert not box.overflowed
