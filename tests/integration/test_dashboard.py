@@ -84,6 +84,11 @@ def _wait(page, expr: str, timeout_s: float, what: str) -> None:
         raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} ({expr}); page: {seen}") from None
 
 
+def _shows(element_id: str, text: str) -> str:
+    """JS: the element shows ``text`` (what the audience reads, not only the page's state)."""
+    return f"document.getElementById('{element_id}').textContent === '{text}'"
+
+
 def _lit_pixels(page, canvas_id: str) -> int:
     """Pixels of a canvas that are not its dark background."""
     return _js(page, f"""(() => {{ const c = document.getElementById("{canvas_id}");
@@ -91,12 +96,13 @@ def _lit_pixels(page, canvas_id: str) -> int:
         for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 90) n++; return n; }})()""")
 
 
-def _amber_pixels(page, selector: str) -> int:
-    """Pixels of the canvas at ``selector`` drawn in the Doppler trace's amber (#ffb347)."""
+def _trace_pixels(page, selector: str) -> int:
+    """Coloured pixels of the plot canvas at ``selector``: its traces (axes, grid and labels are grey)."""
     return _js(page, f"""(() => {{ const c = document.querySelector("{selector}");
         const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let n = 0;
-        for (let i = 0; i < d.length; i += 4)
-            if (d[i] > 200 && d[i + 1] > 120 && d[i + 1] < 220 && d[i + 2] < 140 && d[i + 3] > 200) n++;
+        for (let i = 0; i < d.length; i += 4) {{
+            const hi = Math.max(d[i], d[i + 1], d[i + 2]), lo = Math.min(d[i], d[i + 1], d[i + 2]);
+            if (d[i + 3] > 200 && hi - lo > 80) n++; }}
         return n; }})()""")
 
 
@@ -113,7 +119,7 @@ def _observe(page) -> dict:
         hsStateText: document.getElementById("hs-state").textContent,
         lockText: document.getElementById("hs-lock").textContent }))()""")
     obs["lit"] = {name: _lit_pixels(page, name) for name in ("wf-dl_mod", "wf-dl_precomp", "wf-rx", "const")}
-    obs["doppler_trace_px"] = _amber_pixels(page, "#chart-freq canvas")
+    obs["doppler_trace_px"] = _trace_pixels(page, "#chart-freq canvas")
     return obs
 
 
@@ -161,7 +167,8 @@ def live(browser, tmp_path_factory):
     try:
         page.goto(url)
         dash_pid = _dashboard_pid(proc.pid)
-        _wait(page, "dash.state.hs === 'connected' && dash.state.gs === 'connected'", 90, "the call to connect")
+        _wait(page, _shows("hs-state", "connected") + " && " + _shows("gs-state", "connected"), 90,
+              "the call to connect")
         cpu0, wall0, frames0 = _cpu_s(dash_pid), time.monotonic(), _js(page, "dash.stats.frames")
         _wait(page, "Object.values(dash.panes).every(p => p.rows >= 20) && dash.stats.frames >= 40 && "
               "Number(document.getElementById('chart-freq').dataset.points) >= 20", 30,
@@ -174,9 +181,10 @@ def live(browser, tmp_path_factory):
         _wait(page, "dash.panes.rx.readout && dash.panes.rx.readout.centre_hz > 15000", 10,
               "the phone's input to move to the uncompensated Doppler")
         obs["precomp_off_spectra"] = _observe(page)
-        _wait(page, "dash.state.hsStatus && !dash.state.hsStatus.locked", 10, "the phone to lose lock")
+        _wait(page, "dash.state.hsStatus && !dash.state.hsStatus.locked && " + _shows("hs-lock", "no lock"), 10,
+              "the phone to lose lock")
         obs["lost_lock"] = _observe(page)
-        _wait(page, "dash.state.hs === 'searching'", 10, "the phone to lose the call and search")
+        _wait(page, _shows("hs-state", "searching"), 10, "the phone to lose the call and search")
         obs["searching"] = _observe(page)
         _save(page, out.parent / "dashboard_precomp_off.png")
 
@@ -220,7 +228,7 @@ def test_the_page_draws_waterfalls_constellation_and_doppler(live):
     for pane in ("wf-dl_mod", "wf-dl_precomp", "wf-rx"):
         assert obs["lit"][pane] > 20 * 400, (pane, obs["lit"])  # 20+ rows of 512 bins, most of them lit
     assert obs["constPoints"] > 300 and obs["lit"]["const"] > 300, obs
-    assert obs["freqPoints"] >= 20 and obs["doppler_trace_px"] > 100, obs
+    assert obs["freqPoints"] >= 20 and obs["doppler_trace_px"] > 300, obs
     assert obs["hsLocked"] and obs["lockText"] == "locked" and obs["hsStateText"] == "connected"
     # the three spectra sit where the physics puts them: the modulator at 0 Hz, the transmitted downlink at
     # minus the beam-centre Doppler, the phone's input at what is left (a few hundred Hz)
@@ -287,7 +295,7 @@ def _replay(browser, run_dir: Path, shot: Path) -> dict:
         page.goto(url)
         _wait(page, "dash.cfg && dash.cfg.mode === 'replay'", 20, "the replay to start")
         page.click("#replay-controls [data-speed='max']")
-        _wait(page, "document.getElementById('mode').textContent === 'replay done' && dash.state.summary !== null",
+        _wait(page, _shows("mode", "replay done") + " && dash.state.summary !== null",
               60, "the replay to finish")
         obs = _observe(page)
         _save(page, shot)
@@ -306,7 +314,7 @@ def test_replay_of_the_run_renders_the_same_plots(live, browser):
         assert obs["rows"][tap] == sum(tap in f["spectra"] for f in frames), (tap, obs["rows"])
         assert obs["lit"][f"wf-{tap}"] > 20 * 400
     assert obs["freqPoints"] == len({e["index"] for f in frames for e in f["events"] if e["t"] == "link_status"})
-    assert obs["constPoints"] > 300 and obs["doppler_trace_px"] > 100
+    assert obs["constPoints"] > 300 and obs["doppler_trace_px"] > 300
     final = live["final"]
     assert (obs["hs"], obs["gs"], obs["precomp"]) == (final["hs"], final["gs"], final["precomp"])
 
@@ -315,7 +323,7 @@ def test_replay_of_the_run_renders_the_same_plots(live, browser):
 def plain(tmp_path_factory):
     """A short call without any dashboard, and its summary."""
     run_dir = tmp_path_factory.mktemp("plain") / "run"
-    for args in (["run", str(FLOW), "--out", str(run_dir), "--duration-s", "6"], ["report", str(run_dir)]):
+    for args in (["run", str(FLOW), "--out", str(run_dir), "--duration-s", "4"], ["report", str(run_dir)]):
         subprocess.run([sys.executable, "-m", "skycall.cli", *args], cwd=ROOT, check=True, capture_output=True,
                        timeout=240)
     return run_dir
@@ -324,7 +332,7 @@ def plain(tmp_path_factory):
 def test_replay_of_a_run_without_dashboard_rebuilds_the_time_series(browser, plain):
     obs = _replay(browser, plain, plain.parent / "dashboard_replay_records.png")
     n_status = len([e for e in _events(plain) if e["t"] == "link_status"])
-    assert obs["freqPoints"] == n_status and obs["doppler_trace_px"] > 100 and obs["hs"] == "connected"
+    assert obs["freqPoints"] == n_status and obs["doppler_trace_px"] > 300 and obs["hs"] == "connected"
     assert all(rows == 0 for rows in obs["rows"].values())  # no IQ was recorded: the panes say so
 
 
@@ -332,7 +340,7 @@ def test_replay_of_a_run_without_dashboard_rebuilds_the_time_series(browser, pla
 def test_the_call_is_the_same_with_and_without_the_dashboard(browser, plain, tmp_path):
     """Same seed: the dashboard (server subscribed to every tap, a page drawing them) changes no bit."""
     watched = tmp_path / "watched"
-    proc, url = _start(["run", str(FLOW), "--duration-s", "6", "--out", str(watched), "--dashboard",
+    proc, url = _start(["run", str(FLOW), "--duration-s", "4", "--out", str(watched), "--dashboard",
                         "--dashboard-port", "0"], watched)
     page = browser.new_page()
     try:
