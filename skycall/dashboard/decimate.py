@@ -1,6 +1,6 @@
 """Server-side decimation: what the browser gets instead of raw IQ (a few kB per frame, ~15 frames/s).
 
-Spectrum of a chunk ``x`` (complex baseband at ``fs``): Welch average over Hann segments of
+Spectrum of a chunk ``x`` (complex baseband at ``fs``): Welch average over periodic-Hann segments of
 ``FFT_BINS`` samples with 50 % overlap, scaled as a *power spectrum*, ``P_k = mean_m |Σ w x_m e^…|² /
 (Σ w)²``, so a tone ``A·e^{j2πf₀n/fs}`` on a bin centre reads ``A²`` (0 dBFS for ``|A| = 1``) and white
 noise of power ``σ²`` reads ``σ²·Σw²/(Σw)²`` per bin (``σ²·1.5/FFT_BINS`` for Hann). Bins are
@@ -17,7 +17,8 @@ Every array goes out base64-encoded inside the JSON frame.
 import base64
 
 import numpy as np
-from scipy.signal import welch
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 
 FFT_BINS = 512
 DB_MIN, DB_MAX = -160.0, 10.0
@@ -25,6 +26,7 @@ DB_STEP = (DB_MAX - DB_MIN) / 255
 CENTRE_THRESHOLD_DB = 6.0
 CONST_SCALE = 48.0  # int8 code per unit amplitude: ±2.6 full scale for unit-power QPSK at ±0.71
 CONST_MAX_POINTS = 512
+_HANN = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FFT_BINS) / FFT_BINS)).astype(np.float32)  # periodic
 
 
 def b64(codes: np.ndarray) -> str:
@@ -33,9 +35,10 @@ def b64(codes: np.ndarray) -> str:
 
 def power_spectrum(x: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """(frequency Hz ascending from −fs/2, power per bin) of ``x`` (len ≥ ``FFT_BINS``), see module doc."""
-    f, p = welch(x, fs=fs_hz, window="hann", nperseg=FFT_BINS, noverlap=FFT_BINS // 2,
-                 return_onesided=False, detrend=False, scaling="spectrum")
-    return np.fft.fftshift(f), np.fft.fftshift(p)
+    segments = sliding_window_view(np.asarray(x, np.complex64), FFT_BINS)[:: FFT_BINS // 2]
+    spec = scipy.fft.fft(segments * _HANN, axis=1)  # complex64 throughout (numpy's fft is ~8x slower here)
+    p = (spec.real**2 + spec.imag**2).mean(axis=0) / _HANN.sum(dtype=np.float64) ** 2
+    return np.fft.fftshift(np.fft.fftfreq(FFT_BINS, 1.0 / fs_hz)), np.fft.fftshift(p)
 
 
 def centre_hz(f_hz: np.ndarray, p: np.ndarray) -> float | None:

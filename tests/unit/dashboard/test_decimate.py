@@ -36,6 +36,17 @@ def test_a_tone_on_a_bin_reads_its_power_at_its_frequency(k):
     assert p[peak] == pytest.approx(0.09, rel=1e-5)  # A², whatever the window
 
 
+def test_the_spectrum_is_scipys_welch_power_spectrum(rng):
+    from scipy.signal import welch
+
+    x = (rng.standard_normal(N) + 1j * rng.standard_normal(N)).astype(np.complex64)
+    f_ref, p_ref = welch(x, fs=FS, window="hann", nperseg=FFT_BINS, noverlap=FFT_BINS // 2, return_onesided=False,
+                         detrend=False, scaling="spectrum")
+    f, p = power_spectrum(x, FS)
+    np.testing.assert_array_equal(f, np.fft.fftshift(f_ref))
+    np.testing.assert_allclose(p, np.fft.fftshift(p_ref), rtol=2e-6)
+
+
 def test_white_noise_reads_sigma2_times_the_hann_noise_bandwidth_per_bin(rng):
     sigma2 = 1e-3
     x = (rng.standard_normal(N) + 1j * rng.standard_normal(N)) * np.sqrt(sigma2 / 2)
