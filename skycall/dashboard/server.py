@@ -189,7 +189,13 @@ class ReplayPlayer:
         self.speed_name = "1x"
         self.next = 0
         self._restart, self._anchored = True, False
+        self._replies: list[dict] = []
         self._wake = asyncio.Event()
+
+    def reply(self, message: dict) -> None:
+        """Send ``message`` from the player's task (one sender per socket)."""
+        self._replies.append(message)
+        self._wake.set()
 
     def control(self, msg: dict) -> None:
         """A page's ``replay`` message: applied by :meth:`play` at its next step."""
@@ -205,6 +211,8 @@ class ReplayPlayer:
     async def play(self) -> None:
         done = False
         while True:
+            while self._replies:
+                await self._send(self._replies.pop(0))
             if self._restart:
                 self._restart, self.next, done, self._anchored = False, 0, False, False
                 await self._send({**hello_base("replay", self.run_dir, FRAME_RATE_HZ), "source": self.source,
@@ -285,15 +293,15 @@ def create_app(run_dir: str | Path, token: str, mode: str, fps: float = FRAME_RA
             state["replay"] = await asyncio.to_thread(replay_frames, run_dir)
             state["summary"] = asyncio.create_task(summary_message(run_dir))  # once, for every page
         player = ReplayPlayer(ws, run_dir, *state["replay"], state["summary"])
-        task = asyncio.create_task(player.play())
+        task = background(player.play())
         try:
             while True:
                 msg = await receive(ws)
                 if msg.get("type") == "replay":
                     player.control(msg)
                 elif msg.get("type") == "command":
-                    await ws.send_text(dumps({"type": "reply", "id": msg.get("id"), "cmd": msg.get("cmd"),
-                                              "ok": False, "error": "a replay has no flowgraph to control"}))
+                    player.reply({"type": "reply", "id": msg.get("id"), "cmd": msg.get("cmd"), "ok": False,
+                                  "error": "a replay has no flowgraph to control"})
         finally:
             task.cancel()
 
@@ -318,6 +326,14 @@ def create_app(run_dir: str | Path, token: str, mode: str, fps: float = FRAME_RA
     ], lifespan=lifespan)
 
 
+def background(coro) -> asyncio.Task:
+    """A task whose failure (a page gone mid-send) is logged at debug level, not left unretrieved."""
+    task = asyncio.create_task(coro)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
+                           or log.debug("dashboard: page task ended: %r", t.exception()))
+    return task
+
+
 async def receive(ws: WebSocket) -> dict:
     """The page's next message as a dict (anything else is ignored as ``{}``)."""
     text = await ws.receive_text()
@@ -338,7 +354,7 @@ async def live_page(ws: WebSocket, hub: LiveHub) -> None:
             await ws.send_text(await box.get())
         await ws.close(code=1013)  # too far behind: the page reconnects and starts afresh
 
-    task = asyncio.create_task(pump())
+    task = background(pump())
     try:
         while True:
             msg = await receive(ws)
@@ -356,8 +372,8 @@ async def run_command(hub: LiveHub, msg: dict) -> dict:
     reply = {"type": "reply", "id": msg.get("id"), "cmd": name}
     try:
         result = await asyncio.wrap_future(hub.source.command(name, **args))
-    except SkycallError as err:
-        log.warning("dashboard: %s %s failed: %s", name, args, err)
+    except Exception as err:  # no answer, an error reply, a broken socket: the page says so, the server goes on
+        log.warning("dashboard: %s %s failed: %s", name, args, err, exc_info=not isinstance(err, SkycallError))
         return {**reply, "ok": False, "error": str(err)}
     log.info("dashboard: %s %s -> %s", name, args, result)
     return {**reply, "ok": True, "result": result}

@@ -267,7 +267,7 @@ function onFrame(f) {
   for (const e of f.events) ingest(e);
   for (const [tap, s] of Object.entries(f.spectra || {})) if (panes[tap]) panes[tap].push(s);
   if (f.const && f.const.handset) constel.push(f.const.handset);
-  if (f.server) stats.cpu = f.server.cpu;
+  if (f.server && cfg.mode === "live") stats.cpu = f.server.cpu;  // a recording's figures are not this server's
   if (f.run_state === "finished" && cfg.mode === "live") { $("mode").textContent = "finished"; $("mode").className = "badge done"; }
   numbersDirty = true;
 }
