@@ -36,10 +36,10 @@ def build_satellite(flow: Flowgraph, speech: Speech, loopback: bool = True,
     traj = scenario.trajectory
     noise = dl_noise_power(flow, scenario, loopback, wf.sps)
     dl_only = flow.call.duplex == "dl_only"
-    dl = PassPath(PassTables.from_trajectory(traj, "dl", fs, comp, offset), fs, wf.sps, noise, comp, uplink=False)
+    dl = PassPath(PassTables.from_trajectory(traj, "dl", fs, offset), fs, wf.sps, noise, comp, uplink=False)
     ul = None
     if not dl_only:
-        ul = PassPath(PassTables.from_trajectory(traj, "ul", fs, comp, offset), fs, wf.sps,
+        ul = PassPath(PassTables.from_trajectory(traj, "ul", fs, offset), fs, wf.sps,
                       10.0 ** (flow.air.noise_floor_dbfs / 10.0), comp, uplink=True, rng=make_rng(flow.seed + 7))
     beam_id = int(traj.beam_id[0])
     sat = Satellite(wf, dl, ul, get_vocoder(flow.call.vocoder), speech.dl, SAT_ID, beam_id, dl_only=dl_only)

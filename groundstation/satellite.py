@@ -60,6 +60,7 @@ class Satellite:
         self.n = waveform.samples_per_frame
         self.log = RxLog()
         self.tx_frames: list[Frame | None] = []
+        self.modulated: np.ndarray | None = None  # the last downlink slot before the pass channel (a raw tap)
 
     def transmit(self, slot: int) -> np.ndarray:
         """Advance call control to ``slot``; return downlink slot ``slot`` (complex64)."""
@@ -67,7 +68,17 @@ class Satellite:
         if frame is None:  # the downlink carrier never stops
             frame = Frame(type=int(MsgType.IDLE), seq=slot % 4096, call_id=self.call.session.call_id)
         self.tx_frames.append(frame)
-        return self.dl_path.process(self.transmitter.process([frame]), slot * self.n)
+        self.modulated = self.transmitter.process([frame])
+        return self.dl_path.process(self.modulated, slot * self.n)
+
+    def set_precompensation(self, on: bool) -> dict:
+        """Switch the beam-centre pre-/post-compensation of both directions (from the next slot on)."""
+        if not isinstance(on, bool):
+            raise ValueError(f"'on' must be true or false, got {on!r}")
+        for path in (self.dl_path, self.ul_path):
+            if path is not None:
+                path.compensate = on
+        return {"precompensation": on}
 
     def receive(self, slot: int, ul: np.ndarray) -> None:
         """Digest uplink slot ``slot`` (the phone's answer to downlink slot ``slot``)."""
