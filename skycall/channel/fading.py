@@ -15,7 +15,8 @@ symbol (83 µs): it is one complex gain per sample,
   whose power response is Clarke's spectrum: ``∫(1 − f²)^(−1/4) e^{j2πft} df ∝ J_{1/4}(2πt)/t^{1/4}``,
   so ``h_J[m] ∝ J_{1/4}(2π f_D |t_m|) / |t_m|^{1/4}`` (Hann window over ±64/f_D, Σh² = 1), then
   ``g`` is interpolated linearly between grid points. ``w`` for grid block ``b = ⌊j/4096⌋`` comes
-  from its own generator seeded with (key, b): ``h[n]`` is a pure function of n — any chunking and
+  from its own generator seeded with (key, b), and the filter output of each block of 4096 grid
+  points is computed whole (FFT convolution): ``h[n]`` is a pure function of n — any chunking and
   any copy give the same bits. ``f_D = 0`` (handset at rest): ``g`` is one constant draw.
 
 An optional :class:`~skycall.channel.shadowing.ShadowingStates` blocks the direct path in its bad
@@ -27,6 +28,7 @@ uncoded QPSK BER in Rayleigh fading.
 
 import numpy as np
 from numba import njit
+from scipy.signal import fftconvolve
 from scipy.special import gamma, jv
 
 from skycall.dsp.rotator import TrajectoryRotator
@@ -35,7 +37,7 @@ from skycall.errors import ConfigError
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 GRID_PER_DOPPLER = 32  # grid rate ≥ this × f_D
 SPAN_DOPPLER_PERIODS = 64  # the Clarke filter covers ±this / f_D (ACF within 0.04 of J0 up to 1/f_D)
-_NOISE_BLOCK = 4096  # grid points per independently seeded noise block
+_BLOCK = 4096  # grid points per independently seeded noise block and per filtered block
 
 
 def doppler_spread_hz(speed_m_s: float, freq_hz: float) -> float:
@@ -52,16 +54,6 @@ def clarke_taps(doppler_hz: float, grid_rate_hz: float) -> np.ndarray:
         h = np.where(x > 0, jv(0.25, x) / np.maximum(x, 1e-300) ** 0.25, 0.5**0.25 / gamma(1.25))  # limit x → 0
     h *= 0.5 * (1.0 + np.cos(np.pi * t * grid_rate_hz / (half + 1)))  # Hann
     return h / np.sqrt(np.sum(h * h))
-
-
-@njit(cache=True, nogil=True)
-def _grid_fir(taps, w, out):
-    """out[j] = Σ_m taps[m] w[j + m] (complex128), each output summed in the same order."""
-    for j in range(out.size):
-        acc = 0j
-        for m in range(taps.size):
-            acc += taps[m] * w[j + m]
-        out[j] = acc
 
 
 @njit(cache=True, nogil=True)
@@ -109,32 +101,46 @@ class FlatFading:
             self.taps = clarke_taps(self.doppler_hz, self.sample_rate_sps / self.grid_step)
         else:
             self.grid_step, self.taps = 0, np.ones(1)
-        self._blocks: dict[int, np.ndarray] = {}
+        self._noise_blocks: dict[int, np.ndarray] = {}
+        self._grid_blocks: dict[int, np.ndarray] = {}
+
+    @staticmethod
+    def _cached(cache: dict, key: int, make) -> np.ndarray:
+        if key not in cache:
+            if len(cache) > 8:
+                cache.pop(next(iter(cache)))
+            cache[key] = make(key)
+        return cache[key]
+
+    def _noise_block(self, block: int) -> np.ndarray:
+        gen = np.random.Generator(np.random.PCG64([self._key, block & (2**63 - 1), int(block < 0)]))
+        return gen.standard_normal(2 * _BLOCK).view(np.complex128) / np.sqrt(2.0)
 
     def _noise(self, j0: int, n: int) -> np.ndarray:
         """White complex Gaussian w[j0 : j0 + n] (unit power), blockwise seeded."""
         out = np.empty(n, np.complex128)
         pos = 0
         while pos < n:
-            block, off = divmod(j0 + pos, _NOISE_BLOCK)
-            if block not in self._blocks:
-                if len(self._blocks) > 8:
-                    self._blocks.pop(next(iter(self._blocks)))
-                gen = np.random.Generator(np.random.PCG64([self._key, block & (2**63 - 1), int(block < 0)]))
-                self._blocks[block] = gen.standard_normal(2 * _NOISE_BLOCK).view(np.complex128) / np.sqrt(2.0)
-            take = min(n - pos, _NOISE_BLOCK - off)
-            out[pos : pos + take] = self._blocks[block][off : off + take]
+            block, off = divmod(j0 + pos, _BLOCK)
+            take = min(n - pos, _BLOCK - off)
+            out[pos : pos + take] = self._cached(self._noise_blocks, block, self._noise_block)[off : off + take]
             pos += take
         return out
+
+    def _grid_block(self, block: int) -> np.ndarray:
+        """g on grid points [block·B, (block+1)·B): the Clarke filter over w, one FFT convolution."""
+        half = self.taps.size // 2
+        return fftconvolve(self._noise(block * _BLOCK - half, _BLOCK + 2 * half), self.taps, mode="valid")
 
     def scattered(self, n: int, first_index: int) -> np.ndarray:
         """``g[first_index : first_index + n]`` (complex128)."""
         if self.grid_step == 0:
             return np.full(n, self._noise(0, 1)[0])
-        d, half = self.grid_step, self.taps.size // 2
+        d = self.grid_step
         j_lo, j_hi = first_index // d, (first_index + n - 1) // d + 1
-        grid = np.empty(j_hi - j_lo + 1, np.complex128)
-        _grid_fir(self.taps, self._noise(j_lo - half, grid.size + 2 * half), grid)
+        blocks = range(j_lo // _BLOCK, j_hi // _BLOCK + 1)
+        grid = np.concatenate([self._cached(self._grid_blocks, b, self._grid_block) for b in blocks])
+        grid = grid[j_lo - blocks[0] * _BLOCK : j_hi - blocks[0] * _BLOCK + 1]
         out = np.empty(n, np.complex128)
         _interp_grid(grid, d, first_index - j_lo * d, out)
         return out
@@ -165,5 +171,5 @@ class FlatFading:
         other = FlatFading.__new__(FlatFading)
         other.__dict__.update(self.__dict__)
         other._los = self._los.copy()
-        other._blocks = dict(self._blocks)
+        other._noise_blocks, other._grid_blocks = dict(self._noise_blocks), dict(self._grid_blocks)
         return other
