@@ -24,8 +24,9 @@ from scipy.optimize import brentq
 
 from groundstation.array import PlanarArray
 from groundstation.beams import BeamEmulator, EarthFixedBeams, footprint_diameters_m, nadir_footprint_diameter_m
+from groundstation.geodesy import tangent_offset_to_geodetic
 from groundstation.orbit import Ephemeris
-from groundstation.passes import Observer, Pass, azimuth_elevation
+from groundstation.passes import Observer, Pass, azimuth_elevation, doppler_hz, range_and_rate
 
 DESIGN_ELEVATION_DEG = 30.0
 
@@ -39,12 +40,21 @@ class CellDesign:
     stretch: float  # spacing along it / spacing across it
     azimuth_deg: float  # compass direction of the stretch (from the cell centre to the satellite)
     design_elevation_deg: float  # elevation of the satellite from the cell centre at the design point
+    design_unix_s: float  # the design instant
+
+    def corners_en_m(self) -> np.ndarray:
+        """(east, north) offsets (6, 2) of the serving cell's corners from its centre: the regular hexagon's
+        vertices ``s/√3 (cos(30° + 60° k), sin(30° + 60° k))`` stretched like the lattice."""
+        ang = np.radians(30.0 + 60.0 * np.arange(6))
+        p = self.spacing_m / np.sqrt(3.0) * np.stack([np.cos(ang), np.sin(ang)], axis=-1)
+        e = np.array([np.sin(np.radians(self.azimuth_deg)), np.cos(np.radians(self.azimuth_deg))])
+        return p + (self.stretch - 1.0) * (p @ e)[:, None] * e
 
 
 def build_array(beam_cfg, freq_hz: float) -> PlanarArray:
     """The flowgraph's ``[beam]`` array at ``freq_hz`` (λ/2 pitch at that frequency)."""
-    return PlanarArray(beam_cfg.array_n, beam_cfg.array_m, freq_hz=freq_hz, taper=beam_cfg.taper,
-                       taylor_sll_db=beam_cfg.taylor_sll_db)
+    return PlanarArray(beam_cfg.array_n, beam_cfg.array_m, freq_hz=freq_hz, phase_bits=getattr(beam_cfg, "phase_bits",
+                       None), taper=beam_cfg.taper, taylor_sll_db=beam_cfg.taylor_sll_db)
 
 
 def _elevation(ephemeris: Ephemeris, site: Observer, t_unix_s: float) -> float:
@@ -81,4 +91,16 @@ def design_cells(beam_cfg, centre: Observer, ephemeris: Ephemeris, the_pass: Pas
         stretch = radial / spacing
     layout = EarthFixedBeams.hexagonal(centre, spacing, beam_cfg.beam_rings, stretch, azimuth)
     return CellDesign(BeamEmulator(array, layout, reuse=beam_cfg.reuse), float(spacing), float(stretch),
-                      float(azimuth), _elevation(ephemeris, centre, t_design))
+                      float(azimuth), _elevation(ephemeris, centre, t_design), float(t_design))
+
+
+def worst_corner(cells: CellDesign, centre: Observer, ephemeris: Ephemeris, freq_hz: float) -> np.ndarray:
+    """(east, north) offset of the corner of the cell centred at ``centre`` where the residual Doppler after
+    beam-centre pre-compensation, ``|f_D(corner) − f_D(centre)|``, is largest at the design instant."""
+    en = cells.corners_en_m()
+    lat, lon = tangent_offset_to_geodetic(centre.lat_deg, centre.lon_deg, en[:, 0], en[:, 1])
+    r, v = ephemeris.state_ecef(np.array([cells.design_unix_s]))
+    corners = np.stack([Observer(float(a), float(b)).ecef_m for a, b in zip(lat, lon, strict=True)])
+    f_corner = doppler_hz(range_and_rate(r, v, corners)[1], freq_hz)
+    f_centre = doppler_hz(range_and_rate(r, v, centre.ecef_m)[1], freq_hz)
+    return en[int(np.argmax(np.abs(f_corner - f_centre)))]

@@ -68,18 +68,19 @@ def flat_fading(flow, traj, sample_rate_sps: float, link: str, shadowing: Shadow
                       make_rng(flow.seed + seed), shadowing)
 
 
-def _serving_hz(flow, traj) -> np.ndarray:
-    return traj.dl.residual_doppler_hz if flow.beam.precompensation else traj.dl.doppler_hz
+def _serving_hz(traj, precompensation: bool) -> np.ndarray:
+    return traj.dl.residual_doppler_hz if precompensation else traj.dl.doppler_hz
 
 
-def interference_terms(flow, traj, waveform) -> np.ndarray:
-    """``Σ_i κ(f_i − f_0) G_i/G_0`` over every co-channel beam (T,), 0 with ``interference = "off"``."""
+def interference_terms(traj, waveform, precompensation: bool = True) -> np.ndarray:
+    """``Σ_i κ(f_i − f_0) G_i/G_0`` over every co-channel beam of the trajectory (T,)."""
     ints = traj.interferers
-    if flow.channel.interference == "off" or ints is None or ints.beam_id.size == 0:
+    if ints is None or ints.beam_id.size == 0:
         return np.zeros(traj.t_s.size)
-    offsets = ints.offsets_hz(traj.dl.doppler_hz, flow.beam.precompensation)
+    offsets = ints.offsets_hz(traj.dl.doppler_hz, precompensation)
     return 10.0 ** (-predicted_sinr_db(np.full(traj.t_s.size, np.inf), ints.gain_rel_db, offsets,
-                                       _serving_hz(flow, traj), waveform.symbol_rate_sps, waveform.rolloff) / 10.0)
+                                       _serving_hz(traj, precompensation), waveform.symbol_rate_sps,
+                                       waveform.rolloff) / 10.0)
 
 
 def co_channel_interference(flow, traj, waveform, noise_power: float) -> CoChannelInterference | None:
@@ -94,22 +95,31 @@ def co_channel_interference(flow, traj, waveform, noise_power: float) -> CoChann
     keep = keep[np.mean(rel[:, keep], axis=0) > 0]
     es = noise_power * 10.0 ** ((traj.dl.esn0_db + flow.beam.esn0_offset_db) / 10.0)  # a² sps
     offsets = ints.offsets_hz(traj.dl.doppler_hz, flow.beam.precompensation)
-    kappa = rc_overlap(offsets[:, rest] - _serving_hz(flow, traj)[:, None], waveform.symbol_rate_sps, waveform.rolloff)
+    kappa = rc_overlap(offsets - _serving_hz(traj, flow.beam.precompensation)[:, None], waveform.symbol_rate_sps,
+                       waveform.rolloff)
+    residual = np.nan_to_num(es * np.sum(kappa[:, rest] * rel[:, rest], axis=1))
+    floor = noise_power + np.nan_to_num(es * np.sum(kappa[:, keep] * rel[:, keep], axis=1))
     return CoChannelInterference(waveform.sample_rate_sps, waveform, _grid_index(traj, waveform.sample_rate_sps),
                                  (np.sqrt(es / waveform.sps)[:, None] * np.sqrt(rel[:, keep])).T, offsets[:, keep].T,
                                  make_rng(flow.seed + SEED_INTERFERENCE),
-                                 residual_power=np.nan_to_num(es * np.sum(kappa * rel[:, rest], axis=1)))
+                                 # below 1 % of noise + emulated interference (< 0.05 dB) it is left out
+                                 residual_power=residual if np.max(residual / floor) > 0.01 else None)
 
 
 class LinkQuality:
-    """Predicted per-slot link quality of a run: SINR, C/I at the antenna, channel gain (module docstring)."""
+    """Predicted link quality along a trajectory: SINR, C/I at the antenna, channel gain (module docstring)."""
 
-    def __init__(self, flow, traj, waveform):
+    def __init__(self, traj, waveform, precompensation: bool = True, interference: bool = True,
+                 esn0_offset_db: float = 0.0):
         self.t_s = traj.t_s
-        self.esn0_db = traj.dl.esn0_db + flow.beam.esn0_offset_db
-        self.ieff = interference_terms(flow, traj, waveform)
+        self.esn0_db = traj.dl.esn0_db + esn0_offset_db
+        self.ieff = interference_terms(traj, waveform, precompensation) if interference else np.zeros(traj.t_s.size)
         self.c_over_i_db = traj.c_over_i_db
-        self.slot_s = waveform.samples_per_frame / waveform.sample_rate_sps
+
+    @classmethod
+    def of_run(cls, flow, traj, waveform) -> "LinkQuality":
+        return cls(traj, waveform, flow.beam.precompensation, flow.channel.interference != "off",
+                   flow.beam.esn0_offset_db)
 
     def at(self, t_s, channel_gain_db=0.0) -> dict:
         """Predicted values at stream times ``t_s`` with the channel power gain ``channel_gain_db``."""
@@ -156,7 +166,7 @@ def handset_paths(flow, traj, waveform, dl: PassPath, ul: PassPath | None, dl_no
     fs = waveform.sample_rate_sps
     shadowing = shadowing_states(flow, traj, fs)
     down = HandsetDownlink(dl, co_channel_interference(flow, traj, waveform, dl_noise_power),
-                           flat_fading(flow, traj, fs, "dl", shadowing), LinkQuality(flow, traj, waveform), fs)
+                           flat_fading(flow, traj, fs, "dl", shadowing), LinkQuality.of_run(flow, traj, waveform), fs)
     up = HandsetUplink(ul, flat_fading(flow, traj, fs, "ul", shadowing)) if ul is not None else None
     return down, up
 
@@ -170,4 +180,4 @@ def slot_link_quality(flow, traj, waveform, n_slots: int) -> dict:
         gain_db = np.array([10 * np.log10(max(np.mean(np.abs(fading.gains(n, k * n)) ** 2), 1e-30))
                             for k in range(n_slots)])
     t_mid = (np.arange(n_slots) + 0.5) * n / fs
-    return LinkQuality(flow, traj, waveform).at(t_mid, gain_db)
+    return LinkQuality.of_run(flow, traj, waveform).at(t_mid, gain_db)

@@ -9,7 +9,7 @@ beam-centre pre-compensation: at the handset its frequency is ``f_D,h − f_D,c_
     i_i[n] = a(n) · 10^(ΔG_i(n)/20) · R_{f_i(n)}{ Σ_k s_i[k] · p[n − k·sps − τ_i] }
 
 ``p`` the transmitter's RRC pulse (√sps-scaled: unit power per sample), ``s_i[k]`` QPSK symbols from
-a counter hash of (seed, beam, k) — a pure function of the absolute symbol index, so any chunking
+a counter hash (splitmix64) of (seed, beam, k) — a pure function of the absolute symbol index, so any chunking
 and any copy give the same bits — ``τ_i`` a seeded timing offset, ``R_f`` a
 :class:`~skycall.dsp.rotator.TrajectoryRotator` and ``a(n)`` the serving carrier's amplitude
 (:mod:`groundstation.pass_channel`). Their unique words are not emulated: a real system gives each
@@ -39,7 +39,6 @@ from skycall.dsp.rotator import TrajectoryRotator
 from skycall.dsp.rrc import rrc_taps
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_INV_SQRT2 = np.float32(1.0 / np.sqrt(2.0))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -50,30 +49,43 @@ def _splitmix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _qpsk_component(key, k, bit):
-    """±1/√2: bit ``bit`` of splitmix64(key ^ k·φ) — symbol k's I (bit 0) or Q (bit 1) component."""
-    h = _splitmix64(key ^ (np.uint64(k) * _GOLDEN))
-    return _INV_SQRT2 * np.float32(1 - 2 * np.int64((h >> np.uint64(bit)) & np.uint64(1)))
+@njit(cache=True, nogil=True, boundscheck=False)
+def _shaped_qpsk(key, pulses, sps, first, out):
+    """out (float32 view of complex64) = Σ_k s[k] p[n − k·sps], n = first + m, s[k] = QPSK(splitmix64(key ^ k·φ)).
+
+    ``pulses[q]`` is the interleaved (re, im) pulse of QPSK symbol q (2 bits): each symbol adds its pulse to
+    the outputs it overlaps, symbols in ascending k, so every output sums its terms in the same order
+    whatever the chunk boundaries (bit-exact chunking); the contiguous adds vectorise.
+    """
+    n_taps, n_out = pulses.shape[1] // 2, out.size // 2
+    out[:] = 0.0
+    for k in range(-((n_taps - 1 - first) // sps), (first + n_out - 1) // sps + 1):
+        pulse = pulses[np.int64(_splitmix64(key ^ (np.uint64(k) * _GOLDEN)) & np.uint64(3))]
+        base = k * sps - first
+        t0, t1 = max(0, -base), min(n_taps, n_out - base)
+        acc, pp = out[2 * (base + t0) : 2 * (base + t1)], pulse[2 * t0 : 2 * t1]
+        for u in range(2 * (t1 - t0)):
+            acc[u] += pp[u]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _shaped_component(key, taps, sps, first, bit, out):
-    """out[m] = Σ_k c_k taps[n − k·sps], n = first + m, c_k = symbol k's I (bit 0) or Q (bit 1) component.
-
-    Each symbol adds its pulse to the outputs it overlaps, symbols in ascending k: every output sample
-    sums its terms in the same order whatever the chunk boundaries (bit-exact chunking); the
-    contiguous slices vectorise.
-    """
-    n_taps, n_out = taps.size, out.size
-    out[:] = 0.0
-    for k in range(-((n_taps - 1 - first) // sps), (first + n_out - 1) // sps + 1):
-        c = _qpsk_component(key, k, bit)
-        base = k * sps - first
-        t0, t1 = max(0, -base), min(n_taps, n_out - base)
-        acc, tt = out[base + t0 : base + t1], taps[t0:t1]
-        for t in range(t1 - t0):
-            acc[t] += tt[t] * c
+def _accumulate(total, y, index, values, first):
+    """total[m] += y[m] · v(first + m), v linear between (index, values) and held outside; segment by segment
+    (the value at sample n depends on n only: bit-exact chunking)."""
+    n_out, last = total.size, index.size - 1
+    k = np.searchsorted(index, first, side="right") - 1
+    m = 0
+    while m < n_out:
+        if k < 0 or k >= last:
+            stop, v0, slope, n0 = (index[0] - first if k < 0 else n_out), values[max(k, 0)], 0.0, first
+        else:
+            stop, v0, n0 = index[k + 1] - first, values[k], index[k]
+            slope = (values[k + 1] - values[k]) / (index[k + 1] - index[k])
+        stop = min(max(stop, m + 1), n_out)
+        for j in range(m, stop):
+            total[j] += y[j] * np.float32(v0 + slope * (first + j - n0))
+        m = stop
+        k += 1
 
 
 def raised_cosine_spectrum(f_hz, symbol_rate_sps: float, rolloff: float) -> np.ndarray:
@@ -85,12 +97,12 @@ def raised_cosine_spectrum(f_hz, symbol_rate_sps: float, rolloff: float) -> np.n
 
 
 @lru_cache(maxsize=8)
-def _overlap_table(symbol_rate_sps: float, rolloff: float, n_points: int = 4001) -> tuple[np.ndarray, np.ndarray]:
+def _overlap_table(symbol_rate_sps: float, rolloff: float, n_points: int = 2001) -> tuple[np.ndarray, np.ndarray]:
     """κ on a grid of Δf over [0, (1+β) R_s] (trapezoid quadrature of the two spectra over the band)."""
     edge = (1 + rolloff) * symbol_rate_sps / 2
     f = np.linspace(-edge, edge, n_points)
     r = raised_cosine_spectrum(f, symbol_rate_sps, rolloff)
-    d = np.linspace(0.0, 2 * edge, 1001)
+    d = np.linspace(0.0, 2 * edge, 401)
     shifted = raised_cosine_spectrum(f - d[:, None], symbol_rate_sps, rolloff)
     return d, np.trapezoid(r * shifted, f, axis=-1) / symbol_rate_sps
 
@@ -137,8 +149,11 @@ class CoChannelInterference:
     def __init__(self, sample_rate_sps: float, waveform, index, amplitude, freq_hz, rng: np.random.Generator,
                  residual_power=None):
         self.sps = int(waveform.sps)
-        self.taps = (rrc_taps(waveform.rolloff, self.sps, waveform.rrc_span_symbols) * np.sqrt(self.sps)).astype(
-            np.float32)
+        taps = rrc_taps(waveform.rolloff, self.sps, waveform.rrc_span_symbols) * np.sqrt(self.sps)
+        self.pulses = np.empty((4, 2 * taps.size), np.float32)  # symbol q = (b1 b0): ((1 − 2 b0) + j(1 − 2 b1))/√2
+        for q in range(4):
+            self.pulses[q, 0::2] = taps * (1 - 2 * (q & 1)) / np.sqrt(2.0)
+            self.pulses[q, 1::2] = taps * (1 - 2 * (q >> 1)) / np.sqrt(2.0)
         self.index = np.asarray(index, dtype=np.int64)
         self.amplitude = np.asarray(amplitude, dtype=np.float64).reshape(-1, self.index.size)
         n_int = self.amplitude.shape[0]
@@ -146,7 +161,6 @@ class CoChannelInterference:
         self.offsets = [int(o) for o in rng.integers(0, self.sps, size=n_int)]
         freq = np.asarray(freq_hz, dtype=np.float64).reshape(n_int, -1)
         self._rotators = [TrajectoryRotator(sample_rate_sps, self.index, freq[i]) for i in range(n_int)]
-        self._idx_f = self.index.astype(np.float64)
         self.residual_std = None if residual_power is None or not np.any(residual_power) else np.sqrt(residual_power)
         self._residual = AirModel(sample_rate_sps, 1e9, 0.0, 0.0, 0.0, rng) if self.residual_std is not None else None
 
@@ -156,20 +170,17 @@ class CoChannelInterference:
 
     def carrier(self, i: int, n: int, first_index: int) -> np.ndarray:
         """Interferer ``i``'s baseband waveform (before its frequency and amplitude), complex64 (n,)."""
-        out = np.empty((2, n), np.float32)
-        for bit in (0, 1):
-            _shaped_component(self.keys[i], self.taps, self.sps, first_index - self.offsets[i], bit, out[bit])
-        return (out[0] + 1j * out[1]).astype(np.complex64)
+        out = np.empty(n, np.complex64)
+        _shaped_qpsk(self.keys[i], self.pulses, self.sps, first_index - self.offsets[i], out.view(np.float32))
+        return out
 
     def generate(self, n: int, first_index: int) -> np.ndarray:
         total = np.zeros(n, np.complex64)
-        pos = np.arange(first_index, first_index + n, dtype=np.float64)
         for i, rot in enumerate(self._rotators):
-            amp = np.interp(pos, self._idx_f, self.amplitude[i]).astype(np.float32)
-            total += rot.process(self.carrier(i, n, first_index), first_index) * amp
+            _accumulate(total, rot.process(self.carrier(i, n, first_index), first_index), self.index,
+                        self.amplitude[i], first_index)
         if self._residual is not None:
-            total += self._residual.noise(n, first_index) * np.interp(pos, self._idx_f, self.residual_std).astype(
-                np.float32)
+            _accumulate(total, self._residual.noise(n, first_index), self.index, self.residual_std, first_index)
         return total
 
     def reset(self) -> None:

@@ -38,6 +38,8 @@ def run(node) -> int:
                 _, ul = radio.read(rate.radio_samples(n))
                 sat.receive(k, rate.from_radio(ul))
             harness.end(k, k * n)
+            node.telemetry.emit("link_status", k * n, sinr_db=sat.dl_path.last_status.get("sinr_db"),
+                                c_over_i_db=sat.dl_path.last_status.get("c_over_i_db"))
     finally:
         radio.stop()
         radio.close()

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from groundstation.cells import CellDesign, design_cells
+from groundstation.cells import CellDesign, design_cells, worst_corner
 from groundstation.geodesy import ecef_to_geodetic, enu_basis
 from groundstation.link_budget import preset
 from groundstation.orbit import CircularOrbit, SGP4Orbit
@@ -65,6 +65,10 @@ def build_scenario(flow: Flowgraph, step_s: float = TRAJECTORY_STEP_S) -> Scenar
         ephemeris = CircularOrbit.through_zenith(track_point.ecef_m, 1e3 * p.altitude_km, p.inclination_deg, t_ref)
     the_pass = next_pass(ephemeris, handset, t_ref - 900.0, min_elevation_deg=p.min_elevation_deg)
     centre = offset_point(handset, 1e3 * b.handset_offset_km, b.handset_bearing_deg)
+    if b.handset_position == "corner":  # the handset at its cell's worst corner: the centre sits opposite
+        probe = design_cells(b, handset, ephemeris, the_pass, the_pass.tca_unix_s + p.call_offset_s, DL_FREQ_HZ)
+        east, north = -worst_corner(probe, handset, ephemeris, DL_FREQ_HZ)
+        centre = offset_point(handset, float(np.hypot(east, north)), float(np.degrees(np.arctan2(east, north))))
     cells = design_cells(b, centre, ephemeris, the_pass, the_pass.tca_unix_s + p.call_offset_s, DL_FREQ_HZ)
     budget = preset(flow.radio_link.preset, shadowing_margin=flow.channel.shadowing == "margin")
     trajectory = ChannelTrajectory.compute(ephemeris, handset, cells.beams, the_pass.tca_unix_s + p.call_offset_s,

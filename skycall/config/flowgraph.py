@@ -61,6 +61,9 @@ class BeamConfig:
                             "the scanned footprint at the design elevation (max(call start, 30 deg))")
     reuse: int = spec(3, choices=(1, 3, 4, 7), doc="frequency reuse factor (beams of one colour interfere)")
     beam_rings: int = spec(4, lo=1, hi=8, doc="rings of cells around the serving one")
+    handset_position: str = spec("offset", choices=("offset", "corner"), doc="offset: handset_offset_km and "
+                                 "handset_bearing_deg; corner: the corner of its cell with the largest residual "
+                                 "Doppler at the cell design point")
 
 
 @dataclass(frozen=True, kw_only=True)
