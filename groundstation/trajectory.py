@@ -58,7 +58,7 @@ class Interferers:
 
     def offsets_hz(self, doppler_hz: np.ndarray, compensated: bool) -> np.ndarray:
         """Frequency (T, I) of each interferer at the handset: ``f_D,h - f_D,c_i`` (``f_D,h`` uncompensated)."""
-        return doppler_hz[:, None] - (self.centre_doppler_hz if compensated else 0.0)
+        return doppler_hz[:, None] - (self.centre_doppler_hz if compensated else np.zeros_like(self.centre_doppler_hz))
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,38 @@ def test_bad_keys_name_file_and_toml_key(tmp_path):
     assert "channel.fading" in text and "channel.speed_kmh" in text and "channel.whatever" in text
     with pytest.raises(ConfigErrors, match="beam.taper"):
         load_flowgraph(_flow(tmp_path, DEMO.replace("[beam]\n", '[beam]\ntaper = "hann"\n')))
+
+
+def test_scenario_keys_seeds_and_bearings_expand(tmp_path):
+    from skycall.quality.scenario import expand, load_scenario
+
+    suite = tmp_path / "s.toml"
+    suite.write_text(f"""
+[[scenario]]
+name = "fade"
+flowgraph = "{ROOT / 'flowgraphs' / 'loopback_call.toml'}"
+call_offsets_s = [-100.0, 0.0]
+seeds = 3
+handset_bearings_deg = [0.0, 120.0]
+link_preset = "tr38821-set2"
+taper = "uniform"
+cell_layout = "nadir"
+handset_position = "corner"
+fading = "rician"
+environment = "urban"
+speed_kmh = 30.0
+shadowing = "states"
+interference = "off"
+[scenario.thresholds]
+statistical = true
+""")
+    (sc,) = load_scenario(suite).scenario
+    calls = expand(sc)
+    assert len(calls) == 2 * 2 * 3
+    assert len({c.flow.seed for c in calls}) == 12 and len({c.flow.name for c in calls}) == 12
+    f = calls[-1].flow
+    assert f.radio_link.preset == "tr38821-set2" and (f.beam.taper, f.beam.cell_layout) == ("uniform", "nadir")
+    assert f.beam.handset_position == "corner" and f.beam.handset_bearing_deg == 120.0
+    assert (f.channel.fading, f.channel.environment, f.channel.speed_kmh, f.channel.shadowing,
+            f.channel.interference) == ("rician", "urban", 30.0, "states", "off")
+    assert sc.thresholds.statistical

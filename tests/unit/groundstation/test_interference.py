@@ -149,3 +149,15 @@ def test_measured_sinr_over_a_whole_pass(taper, layout):
         worst = max(worst, abs(measured - predicted))
     print(f"{taper}/{layout}: worst |measured - predicted| = {worst:.2f} dB")
     assert worst <= 0.5
+
+
+def test_without_precompensation_every_beam_arrives_on_the_handsets_doppler():
+    sc = build_scenario(_flow(-100.0, "uniform", "nadir"))
+    ints, dl = sc.trajectory.interferers, sc.trajectory.dl
+    off = ints.offsets_hz(dl.doppler_hz, compensated=False)
+    assert off.shape == ints.gain_rel_db.shape
+    np.testing.assert_array_equal(off, np.broadcast_to(dl.doppler_hz[:, None], off.shape))
+    measured, predicted, status = measured_sinr_db(dataclasses.replace(
+        _flow(-100.0, "uniform", "nadir"), beam=dataclasses.replace(_flow(-100.0, "uniform", "nadir").beam,
+                                                                    precompensation=False)))
+    assert measured == pytest.approx(predicted, abs=0.5)
