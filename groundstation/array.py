@@ -151,12 +151,14 @@ class PlanarArray:
         su, sv, u, v = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (steer_u, steer_v, u, v)))
         k = self.wavenumber_rad_m
         wx, wy = self.a_x / np.sum(self.a_x), self.a_y / np.sum(self.a_y)
-        if self.phase_bits is None:
-            af_x = np.exp(1j * k * (u - su)[..., None] * self.x_m) @ wx
-            af_y = np.exp(1j * k * (v - sv)[..., None] * self.y_m) @ wy
-            return af_x * af_y
         flat = [a.ravel() for a in (su, sv, u, v)]
         out = np.empty(flat[0].size, dtype=np.complex128)
+        if self.phase_bits is None:  # separable; blocks of directions bound the (directions, N) temporaries
+            for lo in range(0, out.size, 64 * _CHUNK):
+                fu, fv, ou, ov = (a[lo : lo + 64 * _CHUNK, None] for a in flat)
+                out[lo : lo + 64 * _CHUNK] = (np.exp(1j * k * (ou - fu) * self.x_m) @ wx) * (
+                    np.exp(1j * k * (ov - fv) * self.y_m) @ wy)
+            return out.reshape(su.shape)
         x, y = self.x_m[None, :, None], self.y_m[None, None, :]
         w = wx[None, :, None] * wy[None, None, :]
         for lo in range(0, out.size, _CHUNK):
