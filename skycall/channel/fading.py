@@ -20,7 +20,9 @@ symbol (83 µs): it is one complex gain per sample,
   any copy give the same bits. ``f_D = 0`` (handset at rest): ``g`` is one constant draw.
 
 An optional :class:`~skycall.channel.shadowing.ShadowingStates` blocks the direct path in its bad
-state (``K → K·v(n)``, ``v`` the LOS visibility) and scales h by its loss ``10^(−L(n)/20)``.
+state — the direct path's share of the power, ``K/(K+1)``, is scaled by the LOS visibility ``v(n)``
+(1 good, 0 bad, ramps between), the scattered paths take the rest — and scales h by its loss
+``10^(−L(n)/20)``.
 Checked against theory in tests/unit/channel/test_fading.py: Rayleigh and Rician envelope CDFs and
 moments, the level-crossing rate ``N_R = √(2π) f_D ρ e^{−ρ²}``, the autocorrelation ``J0``, and
 uncoded QPSK BER in Rayleigh fading.
@@ -75,7 +77,7 @@ class FlatFading:
     index : int64 (P,)
         Absolute sample indices of the table points (strictly increasing).
     k_factor_db : float64 (P,)
-        Rician K at the table points (``-inf``: Rayleigh).
+        Rician K at the table points (``-inf``: Rayleigh, ``+inf``: the direct path alone).
     los_doppler_hz : float64 (P,)
         Doppler of the direct path from the handset's motion.
     rng : numpy.random.Generator
@@ -91,7 +93,8 @@ class FlatFading:
         self.sample_rate_sps, self.doppler_hz = float(sample_rate_sps), float(doppler_hz)
         self.index = np.asarray(index, dtype=np.int64)
         self._idx_f = self.index.astype(np.float64)
-        self.k_lin = 10.0 ** (np.asarray(k_factor_db, dtype=np.float64) / 10.0)
+        k = 10.0 ** (np.asarray(k_factor_db, dtype=np.float64) / 10.0)
+        self.los_fraction = 1.0 / (1.0 + 1.0 / np.maximum(k, 1e-300))  # K/(K+1): 0 Rayleigh, 1 pure direct path
         self.shadowing = shadowing
         self._key = int(rng.integers(0, 2**63 - 1))
         phase0 = float(rng.uniform(0.0, 2.0 * np.pi))
@@ -148,11 +151,11 @@ class FlatFading:
     def gains(self, n: int, first_index: int) -> np.ndarray:
         """``h[first_index : first_index + n]`` (complex64)."""
         pos = np.arange(first_index, first_index + n, dtype=np.float64)
-        k = np.interp(pos, self._idx_f, self.k_lin)
+        p_los = np.interp(pos, self._idx_f, self.los_fraction)
         if self.shadowing is not None:
-            k = k * self.shadowing.visibility(n, first_index)
-        los = self._los.process(np.sqrt(k / (k + 1.0)).astype(np.complex64), first_index)
-        h = los + (np.sqrt(1.0 / (k + 1.0)) * self.scattered(n, first_index)).astype(np.complex64)
+            p_los = p_los * self.shadowing.visibility(n, first_index)
+        los = self._los.process(np.sqrt(p_los).astype(np.complex64), first_index)
+        h = los + (np.sqrt(1.0 - p_los) * self.scattered(n, first_index)).astype(np.complex64)
         if self.shadowing is not None:
             h *= (10.0 ** (-self.shadowing.loss_db(n, first_index) / 20.0)).astype(np.float32)
         return h.astype(np.complex64, copy=False)

@@ -87,3 +87,15 @@ def test_bad_state_is_rayleigh_at_the_clutter_loss():
     good = vis == 1.0
     norm_good = np.abs(h[good]) ** 2 * 10 ** (loss[good] / 10)
     assert np.var(norm_good) < 0.1  # K = 20 dB: nearly constant
+
+
+def test_states_without_small_scale_fading_are_a_pure_direct_path_in_los():
+    fs = 1000.0
+    index = np.array([0, int(fs * 2000)])
+    sh = ShadowingStates(fs, index, np.array([40.0, 40.0]), "urban", 10.0, 50.0, make_rng(7))
+    h = FlatFading(fs, 5.0, index, np.array([np.inf, np.inf]), np.array([0.0, 0.0]), make_rng(8), sh).gains(
+        index[-1], 0)
+    vis, loss = sh.visibility(index[-1], 0), sh.loss_db(index[-1], 0)
+    good, bad = vis == 1.0, vis == 0.0
+    np.testing.assert_allclose(np.abs(h[good]) ** 2, 10 ** (-loss[good] / 10), rtol=1e-5)
+    assert np.mean(np.abs(h[bad]) ** 2 * 10 ** (loss[bad] / 10)) == pytest.approx(1.0, rel=0.15)  # Rayleigh
