@@ -163,6 +163,7 @@ def _distribution_figure(rows: list[dict], scenarios: list[str], plt):
         sinr = [r["sinr_db_min"] for r in rs if r.get("sinr_db_min") is not None]
         ax[2].plot(sinr, np.full(len(sinr), i) + np.linspace(-0.15, 0.15, len(sinr)), ".", ms=4)
     ax[0].set_yticks(y, scenarios, fontsize=7)
+    ax[0].invert_yaxis()  # the suite's order, top down
     ax[0].set_xlabel("downlink PESQ-NB (dots: calls; bar: 10-90 %, tick: median)")
     ax[1].set_xlabel("outage (not connected / not held)")
     ax[1].set_xlim(0, 1)
