@@ -87,7 +87,8 @@ def footprint_diameters_m(array: PlanarArray, r_sat_m, v_sat_m_s, centre: Observ
         while gain(step, bearing_deg) > level:
             step *= 1.5
             if step > 5e6:
-                raise ConfigError("<beams>", "footprint", "the beam has no -3 dB edge on the ground")
+                raise ConfigError("<beams>", "cell_layout", "the beam has no -3 dB edge on the ground (too wide a "
+                                  'beam for this geometry): use cell_layout = "nadir"')
         return brentq(lambda d: gain(d, bearing_deg) - level, 0.0, step, xtol=1.0)
 
     radial = edge(az) + edge(az + 180.0)

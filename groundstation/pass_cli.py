@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from groundstation.array import TAPERS
-from groundstation.beams import BeamEmulator, EarthFixedBeams
+from groundstation.beams import BeamEmulator, EarthFixedBeams, nadir_footprint_diameter_m
 from groundstation.cells import build_array, design_cells
 from groundstation.geodesy import tangent_offset_to_geodetic
 from groundstation.handset_channel import LinkQuality
@@ -185,8 +185,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _nadir_spacing(beam_cfg, ephemeris, observer, start) -> float:
-    from groundstation.beams import nadir_footprint_diameter_m
-
     r0, _ = ephemeris.state_ecef(start)
     altitude_m = float(np.linalg.norm(r0)) - float(np.linalg.norm(observer.ecef_m))
     return nadir_footprint_diameter_m(build_array(beam_cfg, DL_FREQ_HZ), altitude_m)

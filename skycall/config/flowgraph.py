@@ -4,7 +4,10 @@ A flowgraph names the processes (``[[process]]``, each a *role*: ``groundstation
 ``handset``), the radio each one drives (a hardware profile), the satellite pass and beam the
 ground station emulates, the loopback air, and the call. Links (``[[link]]``) join a
 process's ``tx`` port to another's ``rx`` port when the radios are loopback radios (real
-radios are linked by cable or air). Before anything runs, :func:`load_flowgraph` checks:
+radios are linked by cable or air); a flowgraph with a ``[link]`` table (the link budget:
+``preset = "tr38821-set1"``) lists them as ``[[link.stream]]`` instead, TOML allowing only one of the
+two. ``[channel]`` describes the handset's surroundings (co-channel beams, fading, shadowing).
+Before anything runs, :func:`load_flowgraph` checks:
 every key (strictly), each radio's profile (tuning, rates, transmit guard, duplex), and that
 every link joins ports with the same sample rate, dtype and centre frequency (declared rates).
 """
