@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from groundstation.handset_channel import handset_paths, slot_link_quality
 from groundstation.pass_channel import PassPath, PassTables
 from groundstation.satellite import Satellite
 from groundstation.scenario import Scenario, build_scenario
@@ -41,6 +42,7 @@ def build_satellite(flow: Flowgraph, speech: Speech, loopback: bool = True,
     if not dl_only:
         ul = PassPath(PassTables.from_trajectory(traj, "ul", fs, offset), fs, wf.sps,
                       10.0 ** (flow.air.noise_floor_dbfs / 10.0), comp, uplink=True, rng=make_rng(flow.seed + 7))
+    dl, ul = handset_paths(flow, traj, wf, dl, ul, noise)  # + co-channel beams, fading, shadowing ([channel])
     beam_id = int(traj.beam_id[0])
     sat = Satellite(wf, dl, ul, get_vocoder(flow.call.vocoder), speech.dl, SAT_ID, beam_id, dl_only=dl_only)
     return sat, scenario
@@ -59,6 +61,7 @@ def pass_record(flow: Flowgraph, scenario: Scenario, n_slots: int, lo_offset_hz:
         "esn0_db": dl.esn0_db + flow.beam.esn0_offset_db,
         "elevation_deg": traj.elevation_deg,
         "truth_cfo_hz": np.interp(t_slot, traj.t_s, residual) + lo_offset_hz,
+        **slot_link_quality(flow, traj, waveform(), n_slots),  # per slot: sinr_db, c_over_i_db, channel_gain_db
     }
 
 
@@ -82,4 +85,22 @@ def scenario_info(flow: Flowgraph, scenario) -> dict:
         "doppler_hz": [float(traj.dl.doppler_hz[0]), float(traj.dl.doppler_hz[-1])],
         "residual_doppler_hz": [float(traj.dl.residual_doppler_hz[0]), float(traj.dl.residual_doppler_hz[-1])],
         "esn0_db_min": float(traj.dl.esn0_db.min() + flow.beam.esn0_offset_db),
+        **link_info(flow, scenario),
+    }
+
+
+def link_info(flow: Flowgraph, scenario) -> dict:
+    """The link-budget preset, array, cells and ``[channel]`` of a run (for ``summary.json``)."""
+    ch, cells = flow.channel, scenario.cells
+    return {
+        "link_preset": flow.radio_link.preset,
+        "taper": flow.beam.taper,
+        "cell_layout": flow.beam.cell_layout,
+        "reuse": flow.beam.reuse,
+        "cell_spacing_km": [cells.spacing_m / 1e3, cells.spacing_m * cells.stretch / 1e3] if cells else None,
+        "interference": ch.interference,
+        "fading": ch.fading if ch.fading == "none" else f"{ch.fading}:{ch.environment}",
+        "shadowing": ch.shadowing if ch.shadowing != "states" else f"states:{ch.environment}",
+        "speed_kmh": ch.speed_kmh,
+        "c_over_i_db_min": float(np.nanmin(scenario.trajectory.c_over_i_db)),
     }

@@ -47,6 +47,7 @@ def run(node) -> int:
             if status_due(k):
                 t_s = k * n / sat.waveform.sample_rate_sps
                 node.telemetry.emit("link_status", k * n, t_s=t_s, **sat.dl_path.state(k * n),
+                                    **sat.dl_path.last_status,  # sinr_db, c_over_i_db, channel_gain_db
                                     elevation_deg=float(np.interp(t_s, traj.t_s, traj.elevation_deg)))
     finally:
         radio.stop()

@@ -81,6 +81,18 @@ def failure_reason(gs: SideRecord, hs: SideRecord) -> str | None:
     return f"call set-up failed (handset state {hs.meta['state']}, ground station state {gs.meta['state']})"
 
 
+def link_summary(gs: SideRecord) -> dict:
+    """The radio link the call went through: preset, surroundings and per-slot predicted SINR / C/I."""
+    sc, x = gs.meta["scenario"], gs.extra
+    out = {"preset": sc.get("link_preset"), **{k: sc.get(k) for k in ("interference", "fading", "shadowing")}}
+    for key in ("sinr_db", "c_over_i_db", "channel_gain_db"):
+        values = np.asarray(x.get(key, []), dtype=np.float64)
+        values = values[np.isfinite(values)]
+        out[f"{key}_min"] = float(values.min()) if values.size else None
+        out[f"{key}_median"] = float(np.median(values)) if values.size else None
+    return out
+
+
 def summarise(out_dir: str | Path) -> dict:
     """Build ``summary.json`` (and the WAVs and report) from the side records in ``out_dir``."""
     out = Path(out_dir)
@@ -105,6 +117,7 @@ def summarise(out_dir: str | Path) -> dict:
         "ul": ul,
         "mouth_to_ear_ms": dl["mouth_to_ear_ms"],
         "release_cause": {"groundstation": gs.meta["release_cause"], "handset": hs.meta["release_cause"]},
+        "link": link_summary(gs),
         "scenario": scenario,
     }
     summary = _clean(summary)
@@ -210,6 +223,11 @@ def print_summary(summary: dict, out_dir) -> None:
             print(f"{d}: PESQ-NB {fmt(r['pesq_nb'])} (codec alone {fmt(r['codec_ceiling_pesq_nb'])}), STOI "
                   f"{fmt(r['stoi'])}, FER {fmt(r['fer'], '.3f')}, residual CFO {fmt(r['residual_cfo_hz_rms'], '.0f')}"
                   f" Hz RMS, mouth-to-ear {fmt(r['mouth_to_ear_ms'], '.0f')} ms")
+    link = summary.get("link") or {}
+    if link.get("sinr_db_min") is not None:
+        print(f"link: {link['preset']}, SINR {fmt(link['sinr_db_min'], '.1f')} dB min / "
+              f"{fmt(link['sinr_db_median'], '.1f')} dB median (C/I {fmt(link['c_over_i_db_min'], '.1f')} dB min, "
+              f"interference {link['interference']}, fading {link['fading']}, shadowing {link['shadowing']})")
     if summary["failure_reason"]:
         print(f"why: {summary['failure_reason']}")
     print(f"outputs: {out_dir}/summary.json, dl_received.wav, ul_received.wav, report.html, telemetry.jsonl")

@@ -4,7 +4,10 @@ A flowgraph names the processes (``[[process]]``, each a *role*: ``groundstation
 ``handset``), the radio each one drives (a hardware profile), the satellite pass and beam the
 ground station emulates, the loopback air, and the call. Links (``[[link]]``) join a
 process's ``tx`` port to another's ``rx`` port when the radios are loopback radios (real
-radios are linked by cable or air). Before anything runs, :func:`load_flowgraph` checks:
+radios are linked by cable or air); a flowgraph with a ``[link]`` table (the link budget:
+``preset = "tr38821-set1"``) lists them as ``[[link.stream]]`` instead, TOML allowing only one of the
+two. ``[channel]`` describes the handset's surroundings (co-channel beams, fading, shadowing).
+Before anything runs, :func:`load_flowgraph` checks:
 every key (strictly), each radio's profile (tuning, rates, transmit guard, duplex), and that
 every link joins ports with the same sample rate, dtype and centre frequency (declared rates).
 """
@@ -54,6 +57,16 @@ class BeamConfig:
     )
     precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler and delay")
     esn0_offset_db: float = spec(0.0, lo=-40.0, hi=40.0, doc="added to the link budget's Es/N0")
+    taper: str = spec("taylor", choices=("uniform", "taylor"), doc="array amplitude taper (uniform: -13 dB side "
+                      "lobes; taylor: lower side lobes, wider beam, less co-channel interference)")
+    taylor_sll_db: float = spec(25.0, lo=13.5, hi=60.0, doc="Taylor taper side-lobe level below the peak")
+    cell_layout: str = spec("scan", choices=("nadir", "scan"), doc="cells spaced by the nadir footprint, or by "
+                            "the scanned footprint at the design elevation (max(call start, 30 deg))")
+    reuse: int = spec(3, choices=(1, 3, 4, 7), doc="frequency reuse factor (beams of one colour interfere)")
+    beam_rings: int = spec(4, lo=1, hi=8, doc="rings of cells around the serving one")
+    handset_position: str = spec("offset", choices=("offset", "corner"), doc="offset: handset_offset_km and "
+                                 "handset_bearing_deg; corner: the corner of its cell with the largest residual "
+                                 "Doppler at the cell design point")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +89,33 @@ class CallConfig:
     hold_s: float = spec(20.0, lo=0.0, hi=3600.0, doc="talk time before release")
     speech_dl: str = spec("", doc="WAV sent satellite->phone (empty: espeak-ng speech)")
     speech_ul: str = spec("", doc="WAV sent phone->satellite (empty: espeak-ng speech)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelConfig:
+    """What the handset's surroundings add (TOML ``[channel]``): co-channel beams, fading, shadowing."""
+
+    interference: str = spec("co-channel", choices=("co-channel", "off"), doc="the other loaded beams of the "
+                             "serving colour, emulated as signals at the handset's input")
+    max_interferers: int = spec(8, lo=1, hi=64, doc="strongest co-channel beams emulated as signals")
+    fading: str = spec("none", choices=("none", "rician", "rayleigh"), doc="flat fading: rician (K from TR 38.811 "
+                       "by elevation and environment, or k_factor_db), rayleigh (no line of sight)")
+    environment: str = spec("suburban", choices=("dense-urban", "urban", "suburban", "rural"),
+                            doc="TR 38.811 environment: K factor, LOS probability, shadow fading, clutter loss")
+    k_factor_db: float | None = spec(None, lo=-20.0, hi=40.0, doc="fixed Rician K (default: by elevation)")
+    speed_kmh: float = spec(3.0, lo=0.0, hi=500.0, doc="handset speed: Doppler spread v f / c, state changes")
+    heading_deg: float = spec(0.0, lo=-360.0, hi=360.0, doc="handset's direction of motion (compass bearing)")
+    shadowing: str = spec("margin", choices=("margin", "states", "none"), doc="margin: the budget's static margin; "
+                          "states: LOS/NLOS Markov states (TR 38.811 statistics) instead; none: neither")
+    shadowing_corr_m: float = spec(50.0, lo=1.0, hi=10000.0, doc="LOS/NLOS state decorrelation distance")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RadioLinkConfig:
+    """The link budget (TOML ``[link]`` table; loopback wiring then goes in ``[[link.stream]]``)."""
+
+    preset: str = spec("tr38821-set1", choices=("tr38821-set1", "tr38821-set2", "skycall-v1"),
+                       doc="link-budget parameter set (TR 38.821 Set-1/Set-2, or the kit's original numbers)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +165,8 @@ class Flowgraph:
     beam: BeamConfig = spec(default_factory=BeamConfig, doc="array and beam")
     air: AirConfig = spec(default_factory=AirConfig, doc="loopback air")
     call: CallConfig = spec(default_factory=CallConfig, doc="the call")
+    channel: ChannelConfig = spec(default_factory=ChannelConfig, doc="interference, fading, shadowing")
+    radio_link: RadioLinkConfig = spec(default_factory=RadioLinkConfig, doc="link budget ([link] table)")
     process: list[ProcessConfig] = spec(default_factory=list, doc="processes")
     link: list[LinkConfig] = spec(default_factory=list, doc="loopback links")
     path: str = field(default="", compare=False)
@@ -243,6 +285,10 @@ def load_flowgraph(path: str | Path) -> Flowgraph:
     data = read_toml(path)
     if "pass" in data:
         data["pass_"] = data.pop("pass")
+    if isinstance(data.get("link"), dict):  # [link] preset = ... (radio link); loopback wiring: [[link.stream]]
+        table = dict(data.pop("link"))
+        data["link"] = table.pop("stream", [])
+        data["radio_link"] = table
     try:
         flow = load_dataclass(Flowgraph, data, str(path))
     except ConfigErrors as errs:
@@ -255,9 +301,11 @@ def load_flowgraph(path: str | Path) -> Flowgraph:
 
 
 def _rename(err: ConfigError) -> ConfigError:
-    """Show the TOML spelling ``pass`` for the Python field ``pass_``."""
-    key = err.key.replace("pass_", "pass", 1) if err.key.startswith("pass_") else err.key
-    return ConfigError(err.file, key, err.message.replace("pass_", "pass"))
+    """Show the TOML spellings ``pass`` and ``link`` for the Python fields ``pass_`` and ``radio_link``."""
+    key = err.key
+    for field_name, toml in (("pass_", "pass"), ("radio_link", "link")):
+        key = key.replace(field_name, toml, 1) if key.startswith(field_name) else key
+    return ConfigError(err.file, key, err.message.replace("pass_", "pass").replace("radio_link", "link"))
 
 
 def resolve_path(flow: Flowgraph, rel: str) -> Path:
@@ -274,6 +322,8 @@ __all__ = [
     "BeamConfig",
     "AirConfig",
     "CallConfig",
+    "ChannelConfig",
+    "RadioLinkConfig",
     "load_flowgraph",
     "resolve_path",
 ]

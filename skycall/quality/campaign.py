@@ -22,6 +22,8 @@ def judge(th: Thresholds, summary: dict) -> list[str]:
     """Reasons this call fails its thresholds (empty: it passes)."""
     reasons = []
     connected = bool(summary.get("call_connected"))
+    if th.statistical and not connected:
+        return reasons
     if connected != th.expect_connected:
         why = summary.get("failure_reason") or ""
         reasons.append(f"call {'connected' if connected else 'did not connect'}, expected "
@@ -87,6 +89,9 @@ def run_one(call: CallSpec, out_dir: str) -> dict:
         float(np.mean(sc["doppler_hz"])),
         "precompensation": sc["precompensation"],
         "receiver_profile": sc["receiver_profile"],
+        "sinr_db_min": (summary.get("link") or {}).get("sinr_db_min"),
+        "fading": sc.get("fading"),
+        "interference": sc.get("interference"),
         "vocoder": sc["vocoder"],
         **flatten(summary),
         "passed": not reasons,

@@ -7,6 +7,12 @@ pre-compensation, handset profile, vocoder, duplex, speech) and its pass/fail
 pass (one call per offset from the culmination), which gives quality versus elevation.
 A scenario that *should* fail (pre-compensation off with an unmodified phone) says
 ``expect_connected = false``: it passes when the call does not connect.
+
+The link budget, the array and cells and the handset's surroundings are scenario keys too
+(``link_preset``, ``taper``, ``cell_layout``, ``reuse``, ``interference``, ``fading``, ``environment``,
+``k_factor_db``, ``speed_kmh``, ``shadowing``); ``seeds`` repeats every call with the next seeds
+(other fading and shadowing realisations, other noise) and ``handset_bearings_deg`` places the
+handset around its beam centre: the report gives each scenario's distributions over them.
 """
 
 import dataclasses
@@ -28,6 +34,8 @@ class Thresholds:
     max_fer: float | None = spec(None, lo=0.0, hi=1.0, doc="maximum voice frame error rate")
     max_mouth_to_ear_ms: float | None = spec(None, lo=0.0, hi=2000.0, doc="maximum one-way latency")
     max_setup_time_s: float | None = spec(None, lo=0.0, hi=600.0, doc="maximum call set-up time")
+    statistical: bool = spec(False, doc="the call may or may not connect (fading, shadowing, interference): its "
+                             "outcome counts in the scenario's distributions, not as a pass/fail")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +62,23 @@ class Scenario:
     hold_s: float | None = spec(None, lo=1.0, hi=600.0, doc="talk time per call")
     speech: list[str] = spec(default_factory=list, doc="WAV files (any rate, mono/stereo) to send both ways")
     seed: int = spec(1, lo=0, hi=2**63 - 1, doc="seed of the first call (incremented per sweep point)")
+    link_preset: str | None = spec(None, choices=(None, "tr38821-set1", "tr38821-set2", "skycall-v1"),
+                                   doc="link-budget parameter set")
+    taper: str | None = spec(None, choices=(None, "uniform", "taylor"), doc="array amplitude taper")
+    cell_layout: str | None = spec(None, choices=(None, "nadir", "scan"), doc="cell spacing")
+    handset_position: str | None = spec(None, choices=(None, "offset", "corner"), doc="handset at the offset or "
+                                        "at its cell's worst corner")
+    reuse: int | None = spec(None, choices=(None, 1, 3, 4, 7), doc="frequency reuse factor")
+    interference: str | None = spec(None, choices=(None, "co-channel", "off"), doc="co-channel beams")
+    fading: str | None = spec(None, choices=(None, "none", "rician", "rayleigh"), doc="flat fading")
+    environment: str | None = spec(None, choices=(None, "dense-urban", "urban", "suburban", "rural"),
+                                   doc="TR 38.811 environment")
+    k_factor_db: float | None = spec(None, lo=-20.0, hi=40.0, doc="fixed Rician K (default: by elevation)")
+    speed_kmh: float | None = spec(None, lo=0.0, hi=500.0, doc="handset speed")
+    shadowing: str | None = spec(None, choices=(None, "margin", "states", "none"), doc="shadowing model")
+    seeds: int = spec(1, lo=1, hi=1000, doc="calls per sweep point, with successive seeds (distributions)")
+    handset_bearings_deg: list[float] = spec(default_factory=list, doc="one call per bearing from the handset "
+                                             "to its beam centre (positions in the cell); empty: the base one")
     quick: bool = spec(False, doc="part of the --quick suite")
     thresholds: Thresholds = spec(default_factory=Thresholds, doc="pass/fail limits")
     path: str = field(default="", compare=False)
@@ -124,5 +149,35 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
                 call=dataclasses.replace(base.call, **call_over),
                 process=procs,
             )
-            calls.append(CallSpec(scenario, offset, flow, speech))
-    return calls
+            calls.append(CallSpec(scenario, offset, _link_and_channel(scenario, flow), speech))
+    return _variants(scenario, calls)
+
+
+def _link_and_channel(scenario: Scenario, flow: Flowgraph) -> Flowgraph:
+    """The scenario's link-budget preset, array/cell keys and ``[channel]`` keys applied to ``flow``."""
+    beam = {k: getattr(scenario, k) for k in ("taper", "cell_layout", "reuse", "handset_position")
+            if getattr(scenario, k) is not None}
+    channel = {k: getattr(scenario, k) for k in ("interference", "fading", "environment", "k_factor_db", "speed_kmh",
+                                                  "shadowing") if getattr(scenario, k) is not None}
+    link = {"preset": scenario.link_preset} if scenario.link_preset else {}
+    return dataclasses.replace(flow, beam=dataclasses.replace(flow.beam, **beam),
+                               channel=dataclasses.replace(flow.channel, **channel),
+                               radio_link=dataclasses.replace(flow.radio_link, **link))
+
+
+def _variants(scenario: Scenario, calls: list[CallSpec]) -> list[CallSpec]:
+    """Each call once per ``handset_bearings_deg`` and per seed (``seeds``); seeds stay distinct."""
+    bearings = scenario.handset_bearings_deg or [None]
+    variants = [(b, k) for b in bearings for k in range(scenario.seeds)]
+    if len(variants) == 1:
+        return calls
+    out = []
+    for call in calls:
+        flow = call.flow
+        for v, (bearing, k) in enumerate(variants):
+            beam = flow.beam if bearing is None else dataclasses.replace(flow.beam, handset_bearing_deg=bearing)
+            name = flow.name + (f"@{bearing:g}deg" if bearing is not None else "") + (
+                f"~{k}" if scenario.seeds > 1 else "")
+            seed = scenario.seed + (flow.seed - scenario.seed) * len(variants) + v
+            out.append(dataclasses.replace(call, flow=dataclasses.replace(flow, name=name, seed=seed, beam=beam)))
+    return out

@@ -79,3 +79,17 @@ def test_satellite_switch_takes_both_directions_and_refuses_non_booleans():
     with pytest.raises(ValueError, match="true or false"):
         sat.set_precompensation("off")
     assert not sat.dl_path.compensate
+
+
+def test_satellite_switch_reaches_the_pass_paths_inside_the_handset_channel(repo_root):
+    """With [channel] stages wrapped around the pass paths, the switch still reaches the rotators."""
+    from groundstation.build import build_satellite
+    from skycall.call.build import Speech
+    from skycall.config.flowgraph import load_flowgraph
+
+    flow = load_flowgraph(repo_root / "flowgraphs" / "loopback_call.toml")
+    silence = np.zeros(8000, np.float32)
+    sat, _ = build_satellite(flow, Speech(dl=silence, ul=silence))
+    sat.set_precompensation(False)
+    assert sat.dl_path.path.compensate is False and sat.ul_path.path.compensate is False
+    assert sat.dl_path.state(0)["residual_hz"] == pytest.approx(sat.dl_path.state(0)["doppler_hz"])
