@@ -47,11 +47,15 @@ def build_satellite(flow: Flowgraph, speech: Speech, loopback: bool = True,
 
 
 def pass_record(flow: Flowgraph, scenario: Scenario, n_slots: int, lo_offset_hz: float = 0.0) -> dict:
-    """Arrays for the report: the pass over time and, per slot, the offset the phone really receives."""
+    """Arrays for the report: the pass over time and, per slot, the offset the phone's receiver really
+    has to correct (Doppler left by the beam, the loopback air's LO offset ``lo_offset_hz`` and the
+    phone's TCXO error)."""
     traj = scenario.trajectory
     dl = traj.dl
     residual = dl.residual_doppler_hz if flow.beam.precompensation else dl.doppler_hz
     t_slot = (np.arange(n_slots) + 0.5) * 0.04
+    hs = handset_process(flow)
+    lo_offset_hz -= hs.tcxo_ppm * 1e-6 * hs.rx_freq  # the phone's own oscillator error
     return {
         "t_s": traj.t_s,
         "doppler_hz": dl.doppler_hz,

@@ -93,6 +93,8 @@ class ProcessConfig:
     rx_gain_db: float | None = spec(None, lo=-120.0, hi=120.0, doc="receive gain (profile units)")
     transmit: bool = spec(True, doc="false: receive only (downlink-only handset)")
     receiver_profile: str = spec("satellite", choices=("satellite", "unmodified"), doc="handset receiver")
+    tcxo_ppm: float = spec(2.5, lo=-50.0, hi=50.0, doc="handset: its oscillator's error before it syncs "
+                           "(+: fast); applied to its downlink reception and uplink transmission")
 
     @property
     def tx_freq(self) -> float:
