@@ -5,7 +5,8 @@ or ``satellite``: channel filter, acquisition, numba FOC tracking, timing, Viter
 playout → decoder → ear. A local oscillator running at ``f_dl·(1 + ε)`` puts the downlink
 ``−ε·f_dl`` off (on top of what the channel left); the receiver's correction ``a`` (its AFC, the
 carrier offset it tracks) removes both.
-Uplink: call control / talker → encoder → modulator → carrier offset → radio. The transmitter runs
+Uplink: call control / talker → encoder → modulator → carrier offset → uplink timing (from the
+downlink, minus a timing advance: :mod:`handset_emu.uplink_timing`) → radio. The transmitter runs
 from the same oscillator, corrected by the same AFC scaled to the uplink carrier:
 ``f_tx − f_ul = ε·f_ul + s·a·f_ul/f_dl``. An unmodified phone derives its carrier from the downlink
 (``s = +1``: the TCXO error cancels, ``a = f_res − ε·f_dl``) so the downlink residual comes back on
@@ -18,6 +19,7 @@ inputs always give the same uplink, whatever the wall clock does.
 
 import numpy as np
 
+from handset_emu.uplink_timing import UplinkTiming
 from skycall.call.endpoint import CallEndpoint
 from skycall.call.messages import MsgType
 from skycall.call.record import RxLog
@@ -83,6 +85,7 @@ class Phone:
         self.call = CallEndpoint(HandsetSession(ue_id=ue_id, dl_only=dl_only), vocoder, speech,
                                  send_voice=not dl_only)
         self.ul_scale = ul_freq_hz / dl_freq_hz * (-1.0 if receiver_profile == "satellite" else 1.0)
+        self.ul_timing = UplinkTiming(fs, waveform.samples_per_frame, terrestrial=receiver_profile != "satellite")
         self.ul_offset_hz = self.ul_tcxo_hz
         self._ul_phase_rad = 0.0
         self._ul_rotator = Rotator(self.ul_offset_hz, fs)
@@ -97,6 +100,7 @@ class Phone:
         if self._dl_lo is not None:
             dl = self._dl_lo.process(dl, first_index)
         frames = self.receiver.process(dl, first_index)
+        self.ul_timing.observe(frames)
         self.call.receive(slot, frames)
         self.log.append(self.receiver)
         if slot == self.snapshot_slot:
@@ -110,9 +114,10 @@ class Phone:
             # receiver stays locked instead of re-acquiring on the first voice frame
             frame = Frame(type=int(MsgType.IDLE), seq=slot % 4096, call_id=self.call.session.call_id)
         self.tx_frames.append(frame)
-        if frame is None:
-            return self._silence
-        return self._carrier(self.transmitter.process([frame]))
+        ul = self._silence if frame is None else self._carrier(self.transmitter.process([frame]))
+        session = self.call.session
+        common = session.system_info.common_ta_ns * 1e-9 if session.system_info is not None else None
+        return self.ul_timing.process(ul, self.ul_timing.timing_advance_s(session.network_ta_s, common))
 
     def _carrier(self, x: np.ndarray) -> np.ndarray:
         """Shift the uplink by the TCXO error plus ± the receiver's correction × f_ul/f_dl, phase-continuously

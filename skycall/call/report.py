@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skycall.call.held import held_summary
+from skycall.call.latency import add_latency
 from skycall.call.record import SideRecord, prefec_ber
 from skycall.call.scoring import rms, score_speech
 from skycall.call.session import FRAME_S
@@ -93,6 +95,9 @@ def summarise(out_dir: str | Path) -> dict:
     truth = gs.extra.get("truth_cfo_hz")
     dl = direction(gs, hs, vocoder_name, truth)
     ul = direction(hs, gs, vocoder_name) if scenario["duplex"] == "full" else None
+    for d, listener in ((dl, hs), (ul, gs)):
+        if d is not None:
+            add_latency(d, gs.extra, _in_call_slots(listener), scenario.get("feeder_ground_ms", 0.0))
     connected = bool(gs.meta["connected"] and hs.meta["connected"])
     dialler = gs if scenario.get("placed_by") == "groundstation" else hs
     acq = np.flatnonzero(hs.locked)
@@ -105,6 +110,7 @@ def summarise(out_dir: str | Path) -> dict:
         "ul": ul,
         "mouth_to_ear_ms": dl["mouth_to_ear_ms"],
         "release_cause": {"groundstation": gs.meta["release_cause"], "handset": hs.meta["release_cause"]},
+        **held_summary(gs, hs, scenario.get("placed_by", "handset")),
         "scenario": scenario,
     }
     summary = _clean(summary)
@@ -179,7 +185,8 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
 def html_report(summary: dict, png: bytes) -> str:
     """A self-contained HTML page: the summary table and the embedded plot."""
     rows = []
-    for key in ("call_connected", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms", "failure_reason"):
+    for key in ("call_connected", "call_held", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms",
+                "failure_reason", "not_held_reason"):
         rows.append(f"<tr><th>{key}</th><td>{summary.get(key)}</td></tr>")
     for d in ("dl", "ul"):
         if summary.get(d):
@@ -190,6 +197,11 @@ def html_report(summary: dict, png: bytes) -> str:
             "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em}</style></head>"
             f"<body><h1>skycall call report</h1><table>{''.join(rows)}</table>"
             f"<img alt='call report plots' src='data:image/png;base64,{img}'></body></html>")
+
+
+def _parts(r: dict) -> str:
+    p = r.get("mouth_to_ear_parts_ms")
+    return "" if not p else " ({:.0f} measured + {:.1f} propagation + {:.1f} feeder/ground)".format(*p.values())
 
 
 def print_summary(summary: dict, out_dir) -> None:
@@ -209,7 +221,9 @@ def print_summary(summary: dict, out_dir) -> None:
         if r:
             print(f"{d}: PESQ-NB {fmt(r['pesq_nb'])} (codec alone {fmt(r['codec_ceiling_pesq_nb'])}), STOI "
                   f"{fmt(r['stoi'])}, FER {fmt(r['fer'], '.3f')}, residual CFO {fmt(r['residual_cfo_hz_rms'], '.0f')}"
-                  f" Hz RMS, mouth-to-ear {fmt(r['mouth_to_ear_ms'], '.0f')} ms")
+                  f" Hz RMS, mouth-to-ear {fmt(r['mouth_to_ear_ms'], '.0f')} ms" + _parts(r))
     if summary["failure_reason"]:
         print(f"why: {summary['failure_reason']}")
+    if summary.get("not_held_reason") and summary["call_connected"]:
+        print(f"not held: {summary['not_held_reason']}")
     print(f"outputs: {out_dir}/summary.json, dl_received.wav, ul_received.wav, report.html, telemetry.jsonl")

@@ -50,10 +50,14 @@ class BeamConfig:
     array_m: int = spec(16, lo=1, hi=256, doc="array elements along y")
     handset_offset_km: float = spec(0.0, lo=0.0, hi=500.0, doc="handset distance from its beam centre")
     handset_bearing_deg: float = spec(
-        0.0, lo=-360.0, hi=360.0, doc="direction of that offset (0 = along track)"
+        0.0, lo=-360.0, hi=360.0, doc="compass bearing (deg clockwise from true north) from the handset to its "
+        "beam centre; the cells are laid out north-up, so 0, 60, 120... point at cell corners"
     )
-    precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler and delay")
+    precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler")
     esn0_offset_db: float = spec(0.0, lo=-40.0, hi=40.0, doc="added to the link budget's Es/N0")
+    delay_precompensation: bool = spec(True, doc="compensate the beam-centre delay: the handset sees the "
+                                       "differential delay only and the uplink window sits at the beam centre's "
+                                       "round trip (false: a terrestrial base station's timing)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +80,9 @@ class CallConfig:
     hold_s: float = spec(20.0, lo=0.0, hi=3600.0, doc="talk time before release")
     speech_dl: str = spec("", doc="WAV sent satellite->phone (empty: espeak-ng speech)")
     speech_ul: str = spec("", doc="WAV sent phone->satellite (empty: espeak-ng speech)")
+    feeder_ground_ms: float = spec(16.4, lo=0.0, hi=1000.0, doc="one-way feeder link + ground network delay "
+                                   "added to mouth-to-ear: 6.4 ms satellite-gateway (600 km, gateway at 10 deg "
+                                   "elevation) + 10 ms ground network to the far end")
 
 
 @dataclass(frozen=True, kw_only=True)
