@@ -5,8 +5,8 @@ import numpy as np
 from groundstation.compensation import compensated_delay_s
 from groundstation.pass_channel import PassPath, PassTables
 from groundstation.satellite import Satellite
-from groundstation.uplink_window import UplinkWindow
 from groundstation.scenario import Scenario, build_scenario
+from groundstation.uplink_window import UplinkWindow
 from handset_emu.build import handset_process
 from skycall.call.build import SAT_ID, Speech, waveform
 from skycall.call.held import handset_limits

@@ -21,7 +21,8 @@ Every request is retried every ``retry_frames`` up to ``max_retries``; during a 
 supervision timer releases the call with RADIO_LINK_FAILURE when no good frame arrived from
 the peer for ``supervision_frames``. Uplink timing: ACCESS_ACK carries the timing-advance change the
 satellite measured on the ACCESS (like a random-access response), TIMING_ADVANCE frames carry later
-corrections; the handset accumulates them in ``network_ta_s`` (see :mod:`skycall.call.timing`). In ``dl_only`` mode (half-duplex handset radio) the
+corrections; the handset accumulates them in ``network_ta_s`` (see :mod:`skycall.call.timing`).
+In ``dl_only`` mode (half-duplex handset radio) the
 handset never transmits: it camps, and answers a page by entering the call silently.
 """
 
