@@ -82,15 +82,16 @@ def _explain_search(k0: int, k1: int, truth: np.ndarray, centre_hz: float, lim: 
     """Why slots k0..k1 went without (re-)acquisition."""
     seg = truth[k0 : max(k1, k0 + 1)]
     pull, afc = lim["pull_in_hz"], lim["afc_range_hz"]
-    where = f"±{pull / 1e3:.2f} kHz around {_khz(centre_hz) if centred else '0'}"
+    where = f"its search covers ±{pull / 1e3:.2f} kHz around {_khz(centre_hz) if centred else '0'}"
     if afc is not None:
-        where += f", inside its AFC range ±{afc / 1e3:.2f} kHz"
-    return (f"the offset ({_khz(float(seg.min()))} .. {_khz(float(seg.max()))}) stayed outside its search "
-            f"({where})")
+        where += f" and only inside its AFC range ±{afc / 1e3:.2f} kHz"
+    return f"the offset ({_khz(float(seg.min()))} .. {_khz(float(seg.max()))}) stayed out of its reach ({where})"
 
 
 def not_held_reason(gs, hs, held: bool) -> str | None:
-    """Why the call was not held, in words, from the receiver's lock timeline and the physics."""
+    """Why the call was not held, in words: when the handset acquired the downlink for the call, the
+    loss of lock that dropped it, and why it did not find the carrier again (from the receiver's lock
+    timeline and the physics)."""
     if held:
         return None
     lim = gs.meta["scenario"].get("handset_limits")
@@ -100,30 +101,32 @@ def not_held_reason(gs, hs, held: bool) -> str | None:
         return "the call was not held (no pass record to explain it)"
     truth = np.asarray(truth, float)[: locked.size]
     centred = lim["search_centre"] != "0 Hz"
-    parts = []
     if not locked.any():
         return "the handset never acquired the downlink: " + _explain_search(0, locked.size, truth, 0.0, lim, centred)
-    first = int(np.argmax(locked))
+    rises = np.flatnonzero(~np.r_[False, locked[:-1]] & locked)
+    falls = np.flatnonzero(locked[:-1] & ~locked[1:]) + 1
+    connected = [e["frame"] for e in _events(hs, "call_state") if e["state"] == "connected"]
+    rlf = sorted(_events(hs, "radio_link_failure") + _events(gs, "radio_link_failure"), key=lambda e: e["frame"])
+    parts = []
+    k_call = connected[0] if connected else locked.size
+    first = int(rises[rises <= k_call][-1]) if np.any(rises <= k_call) else int(rises[0])
     if first * FRAME_S > 2.0:
-        parts.append(f"it acquired the downlink only at {first * FRAME_S:.1f} s: before, "
-                     + _explain_search(0, first, truth, 0.0, lim, centred))
-    losses = np.flatnonzero(locked[:-1] & ~locked[1:]) + 1
-    if losses.size:
-        k = int(losses[0])
-        after = np.flatnonzero(locked[k:])
-        back = k + int(after[0]) if after.size else locked.size
-        parts.append("it lost the downlink " + _explain_loss(k, truth, lim))
-        held_hz = float(hs.cfo_hz[k - 1]) if k >= 1 else 0.0
-        if back - k > 25:
+        held_before = float(hs.cfo_hz[first - 1]) if first >= 1 else 0.0
+        parts.append(f"it acquired the downlink for the call only at {first * FRAME_S:.1f} s: before, "
+                     + _explain_search(0, first, truth, held_before, lim, centred))
+    if rlf:
+        k_drop = rlf[0]["frame"]
+        before = falls[falls <= k_drop]
+        if before.size:
+            k = int(before[-1])
+            after = np.flatnonzero(locked[k:])
+            back = k + int(after[0]) if after.size else locked.size
+            parts.append("it lost the downlink " + _explain_loss(k, truth, lim))
             parts.append(("and did not find it again for the rest of the run: " if back == locked.size else
                           f"and found it again only {(back - k) * FRAME_S:.1f} s later: ")
-                         + _explain_search(k, back, truth, held_hz, lim, centred))
-    rlf = _events(hs, "radio_link_failure") + _events(gs, "radio_link_failure")
-    if rlf:
-        first_rlf = min(rlf, key=lambda e: e["frame"])
-        parts.append(f"the call dropped at {first_rlf['frame'] * FRAME_S:.1f} s ({first_rlf['side']}: radio link "
-                     "failure)")
-    elif not (gs.meta["connected"] and hs.meta["connected"]):
+                         + _explain_search(k, back, truth, float(hs.cfo_hz[k - 1]), lim, centred))
+        parts.append(f"the call dropped at {k_drop * FRAME_S:.1f} s ({rlf[0]['side']}: radio link failure)")
+    elif not connected:
         parts.append("the call never connected")
     if not parts:
         parts.append("the planned hang-up did not happen inside the run (connected too late or run too short)")

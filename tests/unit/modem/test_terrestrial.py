@@ -74,6 +74,16 @@ def test_initial_search_reaches_exactly_the_pull_in(sign):
     assert _lock_track(Receiver(WF, SATELLITE), _signal([sign * 1.03 * PULL_IN_HZ] * 2, 12, 20.0, 2))[-1][0]
 
 
+@pytest.mark.parametrize("offset_hz", [11_000.0, 12_500.0, -13_500.0])
+def test_no_lock_one_symbol_rate_away(offset_hz):
+    """A carrier 12 kHz (one symbol rate) from a hypothesis looks the same to the UW statistics one
+    symbol apart; the search must not take such an alias, inside its channel filter, for a carrier in
+    its pull-in."""
+    rx = Receiver(WF, UNMODIFIED)
+    assert not any(locked for locked, _ in _lock_track(rx, _signal([offset_hz] * 2, 40, 12.0, 11)))
+    assert rx.counters.acquisitions == 0
+
+
 def test_slow_ramp_is_lost_where_the_correction_range_ends():
     """300 Hz/s from 0: followed while the offset is inside ±5 ppm, lost just after, never re-acquired."""
     rate, n = 300.0, 800  # 32 s: 0 -> 9.6 kHz
