@@ -22,8 +22,8 @@ supervision timer releases the call with RADIO_LINK_FAILURE when no good frame a
 the peer for ``supervision_frames``. Uplink timing: ACCESS_ACK carries the timing-advance change the
 satellite measured on the ACCESS (like a random-access response), TIMING_ADVANCE frames carry later
 corrections; the handset accumulates them in ``network_ta_s`` (see :mod:`skycall.call.timing`).
-In ``dl_only`` mode (half-duplex handset radio) the
-handset never transmits: it camps, and answers a page by entering the call silently.
+In ``dl_only`` mode (half-duplex handset radio) the handset never transmits: it camps, and answers
+a page by entering the call silently.
 """
 
 from collections import deque

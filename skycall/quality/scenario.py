@@ -51,7 +51,8 @@ class Scenario:
     array_n: int | None = spec(None, lo=1, hi=256, doc="array size")
     array_m: int | None = spec(None, lo=1, hi=256, doc="array size")
     esn0_offset_db: float | None = spec(None, lo=-40.0, hi=40.0, doc="added to the link budget")
-    precompensation: bool | None = spec(None, doc="beam-centre pre-/post-compensation")
+    precompensation: bool | None = spec(None, doc="beam-centre Doppler pre-/post-compensation")
+    delay_precompensation: bool | None = spec(None, doc="beam-centre delay compensation")
     receiver_profile: str | None = spec(None, choices=(None, "satellite", "unmodified"), doc="handset receiver")
     tcxo_ppm: float | None = spec(None, lo=-50.0, hi=50.0, doc="handset oscillator error before sync (ppm)")
     vocoder: str | None = spec(None, choices=(None, "opus", "codec2"), doc="voice codec")
@@ -113,7 +114,8 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
                 if getattr(scenario, key) is not None:
                     pass_over[key] = getattr(scenario, key)
             beam_over = {k: getattr(scenario, k) for k in ("handset_offset_km", "handset_bearing_deg", "array_n",
-                                                            "array_m", "esn0_offset_db", "precompensation")
+                                                            "array_m", "esn0_offset_db", "precompensation",
+                                                            "delay_precompensation")
                          if getattr(scenario, k) is not None}
             call_over = {k: getattr(scenario, k) for k in ("vocoder", "duplex", "hold_s") if getattr(scenario, k)}
             if speech:
