@@ -12,7 +12,8 @@ Uplink (phone → satellite), compensation *after* the channel, plus the satelli
     y[n] = R_{−f_c(n)} { D_{+f_d(n)} { τ(n) ∘ (a(n)·x) } }[n] + w[n]
 
 with ``R_f`` a :class:`~skycall.dsp.rotator.TrajectoryRotator`, ``τ∘`` a
-:class:`~skycall.dsp.farrow.FarrowDelay` (one-way delay, drifting up to ±40 µs/s), ``f_d`` the
+:class:`~skycall.dsp.farrow.FarrowDelay` (one-way delay, drifting up to ±40 µs/s; with beam-centre
+delay compensation τ_0 + Δτ(n), the differential delay to the beam centre), ``f_d`` the
 handset's physical Doppler, ``f_c`` the beam centre's Doppler (``R`` is skipped while compensation
 is off: :attr:`PassPath.compensate` may be switched between two calls, e.g. at a slot boundary,
 and the rotator's phase stays a function of the sample index) and ``a(n)`` the amplitude that
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from groundstation.compensation import compensated_delay_s
 from skycall.dsp.farrow import FarrowDelay
 from skycall.dsp.rotator import TrajectoryRotator
 from skycall.errors import SkycallError
@@ -43,7 +45,8 @@ class PassTables:
     centre_doppler_hz : float64 (K,)
         Doppler of the serving beam's centre (what compensation removes while it is on), Hz.
     delay_s : float64 (K,)
-        One-way propagation delay, s.
+        One-way delay the path applies, s: the propagation delay, or ``delay_ref_s`` + the differential
+        delay to the beam centre when the satellite compensates the beam-centre delay.
     esn0_db : float64 (K,)
         Es/N0 from the link budget, dB.
     """
@@ -53,13 +56,16 @@ class PassTables:
     centre_doppler_hz: np.ndarray
     delay_s: np.ndarray
     esn0_db: np.ndarray
+    delay_ref_s: float = 0.0
 
     @classmethod
     def from_trajectory(cls, trajectory, link: str, sample_rate_sps: float,
-                        esn0_offset_db: float = 0.0) -> "PassTables":
+                        esn0_offset_db: float = 0.0, compensate_delay: bool = False) -> "PassTables":
         """Tables of one link (``"dl"``/``"ul"``) of a ChannelTrajectory; its t = 0 is sample 0.
 
-        Raises a clear error when the handset is not served somewhere in the trajectory.
+        ``compensate_delay``: the beam-centre delay is compensated (``delay_ref_s`` = τ_0, see
+        :func:`groundstation.compensation.compensated_delay_s`). Raises a clear error when the handset
+        is not served somewhere in the trajectory.
         """
         lt = trajectory.link(link)
         if np.any(trajectory.beam_id < 0):
@@ -67,7 +73,8 @@ class PassTables:
             raise SkycallError(f"the handset is not served {t_bad:.2f} s into the run (satellite below the mask "
                                "or beyond the scan limit): move [pass] call_offset_s inside the pass")
         index = np.round(trajectory.t_s * sample_rate_sps).astype(np.int64)
-        return cls(index, lt.doppler_hz, -lt.precomp_hz, lt.delay_s, lt.esn0_db + esn0_offset_db)
+        delay, ref = compensated_delay_s(lt.delay_s, lt.residual_delay_s) if compensate_delay else (lt.delay_s, 0.0)
+        return cls(index, lt.doppler_hz, -lt.precomp_hz, delay, lt.esn0_db + esn0_offset_db, ref)
 
 
 class PassPath:

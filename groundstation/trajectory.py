@@ -39,6 +39,7 @@ class LinkTrajectory:
     doppler_rate_hz_s: np.ndarray
     precomp_hz: np.ndarray  # -Doppler of the serving beam centre
     residual_doppler_hz: np.ndarray  # doppler_hz + precomp_hz
+    residual_delay_s: np.ndarray  # delay_s minus the serving beam centre's delay
     gain_dbi: np.ndarray  # serving-beam array gain toward the handset
     esn0_db: np.ndarray
 
@@ -142,6 +143,7 @@ class ChannelTrajectory:
                 doppler_rate_hz_s=np.gradient(comp.doppler_hz, t_s),
                 precomp_hz=nan_if_unserved(comp.precomp_hz),
                 residual_doppler_hz=nan_if_unserved(comp.residual_doppler_hz),
+                residual_delay_s=nan_if_unserved(comp.residual_delay_s),
                 gain_dbi=nan_if_unserved(gain_dbi),
                 esn0_db=nan_if_unserved(budget.esn0_db(cn0_dbhz)),
             )

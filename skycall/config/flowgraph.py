@@ -53,9 +53,10 @@ class BeamConfig:
     array_m: int = spec(16, lo=1, hi=256, doc="array elements along y")
     handset_offset_km: float = spec(0.0, lo=0.0, hi=500.0, doc="handset distance from its beam centre")
     handset_bearing_deg: float = spec(
-        0.0, lo=-360.0, hi=360.0, doc="direction of that offset (0 = along track)"
+        0.0, lo=-360.0, hi=360.0, doc="compass bearing (deg clockwise from true north) from the handset to its "
+        "beam centre; the cells are laid out north-up, so 0, 60, 120... point at cell corners"
     )
-    precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler and delay")
+    precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler")
     esn0_offset_db: float = spec(0.0, lo=-40.0, hi=40.0, doc="added to the link budget's Es/N0")
     taper: str = spec("taylor", choices=("uniform", "taylor"), doc="array amplitude taper (uniform: -13 dB side "
                       "lobes; taylor: lower side lobes, wider beam, less co-channel interference)")
@@ -67,6 +68,9 @@ class BeamConfig:
     handset_position: str = spec("offset", choices=("offset", "corner"), doc="offset: handset_offset_km and "
                                  "handset_bearing_deg; corner: the corner of its cell with the largest residual "
                                  "Doppler at the cell design point")
+    delay_precompensation: bool = spec(True, doc="compensate the beam-centre delay: the handset sees the "
+                                       "differential delay only and the uplink window sits at the beam centre's "
+                                       "round trip (false: a terrestrial base station's timing)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +93,9 @@ class CallConfig:
     hold_s: float = spec(20.0, lo=0.0, hi=3600.0, doc="talk time before release")
     speech_dl: str = spec("", doc="WAV sent satellite->phone (empty: espeak-ng speech)")
     speech_ul: str = spec("", doc="WAV sent phone->satellite (empty: espeak-ng speech)")
+    feeder_ground_ms: float = spec(16.4, lo=0.0, hi=1000.0, doc="one-way feeder link + ground network delay "
+                                   "added to mouth-to-ear: 6.4 ms satellite-gateway (600 km, gateway at 10 deg "
+                                   "elevation) + 10 ms ground network to the far end")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +140,8 @@ class ProcessConfig:
     rx_gain_db: float | None = spec(None, lo=-120.0, hi=120.0, doc="receive gain (profile units)")
     transmit: bool = spec(True, doc="false: receive only (downlink-only handset)")
     receiver_profile: str = spec("satellite", choices=("satellite", "unmodified"), doc="handset receiver")
+    tcxo_ppm: float = spec(2.5, lo=-50.0, hi=50.0, doc="handset: its oscillator's error before it syncs "
+                           "(+: fast); applied to its downlink reception and uplink transmission")
 
     @property
     def tx_freq(self) -> float:

@@ -24,7 +24,14 @@ def judge(th: Thresholds, summary: dict) -> list[str]:
     connected = bool(summary.get("call_connected"))
     if th.statistical and not connected:
         return reasons
-    if connected != th.expect_connected:
+    if th.expect_held is not None:
+        held = bool(summary.get("call_held"))
+        if held != th.expect_held:
+            return [f"call {'held' if held else 'not held'}, expected {'held' if th.expect_held else 'not held'}"
+                    + (f": {summary['not_held_reason']}" if summary.get("not_held_reason") else "")]
+        if not held:
+            return reasons
+    elif connected != th.expect_connected:
         why = summary.get("failure_reason") or ""
         reasons.append(f"call {'connected' if connected else 'did not connect'}, expected "
                        f"{'connected' if th.expect_connected else 'no connection'} {why}".strip())
@@ -92,6 +99,8 @@ def run_one(call: CallSpec, out_dir: str) -> dict:
         "sinr_db_min": (summary.get("link") or {}).get("sinr_db_min"),
         "fading": sc.get("fading"),
         "interference": sc.get("interference"),
+        "call_held": summary.get("call_held"),
+        "tcxo_ppm": sc.get("tcxo_ppm"),
         "vocoder": sc["vocoder"],
         **flatten(summary),
         "passed": not reasons,

@@ -6,7 +6,9 @@ pre-compensation, handset profile, vocoder, duplex, speech) and its pass/fail
 ``[scenario.thresholds]``. ``call_offsets_s`` with several values sweeps the call along the
 pass (one call per offset from the culmination), which gives quality versus elevation.
 A scenario that *should* fail (pre-compensation off with an unmodified phone) says
-``expect_connected = false``: it passes when the call does not connect.
+``expect_connected = false``: it passes when the call does not connect; ``expect_held`` judges
+whether the call was held to its planned hang-up instead (a whole pass: the unmodified phone may
+catch the carrier near closest approach without pre-compensation, and must lose it).
 
 The link budget, the array and cells and the handset's surroundings are scenario keys too
 (``link_preset``, ``taper``, ``cell_layout``, ``reuse``, ``interference``, ``fading``, ``environment``,
@@ -29,6 +31,8 @@ class Thresholds:
     """Pass/fail limits of one call (None: not checked)."""
 
     expect_connected: bool = spec(True, doc="the call must connect (false: it must not)")
+    expect_held: bool | None = spec(None, doc="the call must be held: connected and never dropped until the "
+                                    "planned hang-up (false: it must not be); replaces expect_connected")
     min_pesq_nb: float | None = spec(None, lo=1.0, hi=4.6, doc="minimum PESQ-NB each direction")
     max_pesq_drop: float | None = spec(None, lo=0.0, hi=4.0, doc="max PESQ-NB below the codec ceiling")
     max_fer: float | None = spec(None, lo=0.0, hi=1.0, doc="maximum voice frame error rate")
@@ -50,12 +54,15 @@ class Scenario:
     ground_track_offset_km: float | None = spec(None, lo=-2000.0, hi=2000.0, doc="0: overhead pass")
     call_offsets_s: list[float] = spec(default_factory=lambda: [-100.0], doc="call starts rel. to culmination")
     handset_offset_km: float | None = spec(None, lo=0.0, hi=500.0, doc="distance from the beam centre")
-    handset_bearing_deg: float | None = spec(None, lo=-360.0, hi=360.0, doc="direction of that offset")
+    handset_bearing_deg: float | None = spec(None, lo=-360.0, hi=360.0, doc="compass bearing from the handset to "
+                                             "its beam centre")
     array_n: int | None = spec(None, lo=1, hi=256, doc="array size")
     array_m: int | None = spec(None, lo=1, hi=256, doc="array size")
     esn0_offset_db: float | None = spec(None, lo=-40.0, hi=40.0, doc="added to the link budget")
-    precompensation: bool | None = spec(None, doc="beam-centre pre-/post-compensation")
+    precompensation: bool | None = spec(None, doc="beam-centre Doppler pre-/post-compensation")
+    delay_precompensation: bool | None = spec(None, doc="beam-centre delay compensation")
     receiver_profile: str | None = spec(None, choices=(None, "satellite", "unmodified"), doc="handset receiver")
+    tcxo_ppm: float | None = spec(None, lo=-50.0, hi=50.0, doc="handset oscillator error before sync (ppm)")
     vocoder: str | None = spec(None, choices=(None, "opus", "codec2"), doc="voice codec")
     duplex: str | None = spec(None, choices=(None, "full", "dl_only"), doc="duplex mode")
     duration_s: float | None = spec(None, lo=2.0, hi=600.0, doc="stream time per call")
@@ -132,13 +139,15 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
                 if getattr(scenario, key) is not None:
                     pass_over[key] = getattr(scenario, key)
             beam_over = {k: getattr(scenario, k) for k in ("handset_offset_km", "handset_bearing_deg", "array_n",
-                                                            "array_m", "esn0_offset_db", "precompensation")
+                                                            "array_m", "esn0_offset_db", "precompensation",
+                                                            "delay_precompensation")
                          if getattr(scenario, k) is not None}
             call_over = {k: getattr(scenario, k) for k in ("vocoder", "duplex", "hold_s") if getattr(scenario, k)}
             if speech:
                 call_over.update(speech_dl=str(Path(speech).resolve()), speech_ul=str(Path(speech).resolve()))
-            procs = [dataclasses.replace(p, receiver_profile=scenario.receiver_profile)
-                     if p.role == "handset" and scenario.receiver_profile else p for p in base.process]
+            hs_over = {k: getattr(scenario, k) for k in ("receiver_profile", "tcxo_ppm")
+                       if getattr(scenario, k) is not None}
+            procs = [dataclasses.replace(p, **hs_over) if p.role == "handset" else p for p in base.process]
             flow = dataclasses.replace(
                 base,
                 name=f"{scenario.name}@{offset:+g}s" + (f"#{j}" if len(speeches) > 1 else ""),
