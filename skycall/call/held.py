@@ -78,14 +78,25 @@ def _explain_loss(k: int, truth: np.ndarray, lim: dict) -> str:
             f"(noise, fading or interference)")
 
 
-def _explain_search(k0: int, k1: int, truth: np.ndarray, centre_hz: float, lim: dict, centred: bool) -> str:
-    """Why slots k0..k1 went without (re-)acquisition."""
+def _explain_search(k0: int, k1: int, truth: np.ndarray, centre_hz: float, lim: dict, centred: bool,
+                    sinr_db: np.ndarray | None = None) -> str:
+    """Why slots k0..k1 went without (re-)acquisition: the offset out of reach, or (inside its reach
+    most of the time) a signal too weak to acquire."""
     seg = truth[k0 : max(k1, k0 + 1)]
     pull, afc = lim["pull_in_hz"], lim["afc_range_hz"]
     where = f"its search covers ±{pull / 1e3:.2f} kHz around {_khz(centre_hz) if centred else '0'}"
     if afc is not None:
         where += f" and only inside its AFC range ±{afc / 1e3:.2f} kHz"
-    return f"the offset ({_khz(float(seg.min()))} .. {_khz(float(seg.max()))}) stayed out of its reach ({where})"
+    reach = np.abs(seg - (centre_hz if centred else 0.0)) <= pull
+    if afc is not None:
+        reach &= np.abs(seg) <= afc
+    span = f"the offset ({_khz(float(seg.min()))} .. {_khz(float(seg.max()))})"
+    if np.mean(reach) < 0.5:
+        return f"{span} stayed out of its reach ({where})"
+    weak = ""
+    if sinr_db is not None and sinr_db.size > k0:
+        weak = f", SINR {float(np.nanmin(sinr_db[k0 : max(k1, k0 + 1)])):.1f} dB at worst"
+    return f"{span} was within its reach ({where}) but the signal was too weak to acquire{weak}"
 
 
 def not_held_reason(gs, hs, held: bool) -> str | None:
@@ -100,9 +111,12 @@ def not_held_reason(gs, hs, held: bool) -> str | None:
     if lim is None or truth is None or not locked.size:
         return "the call was not held (no pass record to explain it)"
     truth = np.asarray(truth, float)[: locked.size]
+    sinr = gs.extra.get("sinr_db")
+    sinr = None if sinr is None else np.asarray(sinr, float)
     centred = lim["search_centre"] != "0 Hz"
     if not locked.any():
-        return "the handset never acquired the downlink: " + _explain_search(0, locked.size, truth, 0.0, lim, centred)
+        return "the handset never acquired the downlink: " + _explain_search(0, locked.size, truth, 0.0, lim, centred,
+                                                                            sinr)
     rises = np.flatnonzero(~np.r_[False, locked[:-1]] & locked)
     falls = np.flatnonzero(locked[:-1] & ~locked[1:]) + 1
     connected = [e["frame"] for e in _events(hs, "call_state") if e["state"] == "connected"]
@@ -113,7 +127,7 @@ def not_held_reason(gs, hs, held: bool) -> str | None:
     if first * FRAME_S > 2.0:
         held_before = float(hs.cfo_hz[first - 1]) if first >= 1 else 0.0
         parts.append(f"it acquired the downlink for the call only at {first * FRAME_S:.1f} s: before, "
-                     + _explain_search(0, first, truth, held_before, lim, centred))
+                     + _explain_search(0, first, truth, held_before, lim, centred, sinr))
     if rlf:
         k_drop = rlf[0]["frame"]
         before = falls[falls <= k_drop]
@@ -124,7 +138,7 @@ def not_held_reason(gs, hs, held: bool) -> str | None:
             parts.append("it lost the downlink " + _explain_loss(k, truth, lim))
             parts.append(("and did not find it again for the rest of the run: " if back == locked.size else
                           f"and found it again only {(back - k) * FRAME_S:.1f} s later: ")
-                         + _explain_search(k, back, truth, float(hs.cfo_hz[k - 1]), lim, centred))
+                         + _explain_search(k, back, truth, float(hs.cfo_hz[k - 1]), lim, centred, sinr))
         parts.append(f"the call dropped at {k_drop * FRAME_S:.1f} s ({rlf[0]['side']}: radio link failure)")
     elif not connected:
         parts.append("the call never connected")
