@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "call": ("skycall.call.control_cli", "control a running call (status, place, hang up, shut down)"),
     "report": ("skycall.call.report_cli", "rebuild a call's summary and report from its output directory"),
     "quality": ("skycall.quality.cli", "scripted call-quality campaign (same as scripts/call_quality.py)"),
+    "bridge": ("skycall.bridge.cli", "srsRAN-compatible ZeroMQ channel emulator: an LTE eNodeB/UE through the pass"),
 }
 
 

@@ -1,0 +1,166 @@
+"""``summary.json`` of an srsRAN run (``skycall run`` writes it, ``skycall report DIR`` rebuilds it).
+
+The ``srsran`` object: what the unmodified LTE stack did (``cells_found``, ``plmn_found``,
+``rach_attempts``, ``rach_complete``, rejects, attaches, the UE's CFO estimates next to the offset the
+bridge really applied at that moment), the pass numbers (Doppler before and after beam-centre
+compensation, per direction; delays), the events against stream time, and a one-line ``diagnosis``
+that says why the stack did or did not get through, against the envelope measured by
+``skycall bridge-campaign`` (docs/srsran.md).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from skycall.errors import SkycallError
+
+#: The unmodified stack's envelope as measured here (docs/srsran.md; ``skycall bridge-campaign``):
+#: largest |DL offset| for cell search + random access, largest DL Doppler rate, largest |UL offset|
+#: at the eNodeB for random access, largest one-way delay added each way.
+ENVELOPE = {"dl_offset_hz": 6000.0, "dl_rate_hz_s": 2000.0, "ul_offset_hz": 1000.0, "delay_s": 0.0003}
+_EVENT_KEYS = ("cell_found", "plmn_found", "prach_sent", "rach_complete", "rrc_reject", "rrc_connected", "attach",
+               "attach_failed", "enb_rach")
+
+
+def is_srsran_run(run_dir: str | Path) -> bool:
+    """True for the output directory of an srsRAN run (its ``run.json`` names the srsRAN install)."""
+    path = Path(run_dir) / "run.json"
+    return path.is_file() and "srsran" in json.loads(path.read_text())
+
+
+def _load(run_dir: Path) -> tuple[dict, list[dict]]:
+    try:
+        run = json.loads((run_dir / "run.json").read_text())
+        events = [json.loads(line) for line in (run_dir / "telemetry.jsonl").read_text().splitlines() if line]
+    except (OSError, json.JSONDecodeError) as err:
+        raise SkycallError(f"{run_dir} is not a complete srsRAN run directory ({err}); rerun skycall run") from None
+    return run, events
+
+
+def _pass_numbers(start: dict | None) -> dict:
+    plan = (start or {}).get("plan", {"channel": "off"})
+    out = {k: v for k, v in plan.items() if k not in ("dl", "ul")}
+    for name in ("dl", "ul"):
+        if name in plan:
+            link = plan[name]
+            out[name] = {"freq_hz": link["freq_hz"],
+                         "doppler_before_compensation_hz": link["doppler_hz"],
+                         "doppler_after_compensation_hz": link["doppler_after_compensation_hz"],
+                         "max_abs_doppler_hz": link["max_abs_doppler_hz"],
+                         "max_abs_offset_at_receiver_hz": link["max_abs_offset_at_receiver_hz"],
+                         "max_abs_rate_at_receiver_hz_s": link["max_abs_rate_at_receiver_hz_s"],
+                         "gain_db": link["gain_db"], "delay_applied_s": link.get("delay_applied_s")}
+    return out
+
+
+def _offset_at(status: list[dict], link: str, t_s: float | None) -> float | None:
+    """The offset the bridge applied at the receiver of ``link`` at stream time ``t_s`` (None without one)."""
+    pts = [(e["t_s"], e["channel"][link]["offset_at_receiver_hz"]) for e in status if e.get("channel")]
+    if t_s is None or not pts:
+        return None
+    t, f = np.array(pts).T
+    return float(np.interp(t_s, t, f))
+
+
+def diagnosis(s: dict, passed: dict) -> str:
+    """Why the stack did or did not get through (one line)."""
+    env, n_cells, n_ra = ENVELOPE, s["cells_found"], s["rach_complete"]
+    dl, ul = passed.get("dl"), passed.get("ul")
+    comp = "on" if passed.get("precompensation") else "off"
+    if n_ra:
+        return f"srsUE found the cell {n_cells}x and completed random access {n_ra}x (compensation {comp})"
+    if dl is None:
+        return "no random access completed with the channel off: see srsue.out and srsenb.out"
+    lo, hi = dl["doppler_after_compensation_hz"]
+    least = 0.0 if lo <= 0.0 <= hi else min(abs(lo), abs(hi))
+    if not n_cells and least > env["dl_offset_hz"]:
+        return (f"no cell found: the DL offset at the UE stayed {lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz (compensation "
+                f"{comp}), never within srsUE's cell-search range |offset| <= {env['dl_offset_hz'] / 1e3:.1f} kHz")
+    if not n_cells:
+        return (f"no cell found although the DL offset at the UE ({lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz) came within "
+                f"{env['dl_offset_hz'] / 1e3:.1f} kHz: rate {dl['max_abs_rate_at_receiver_hz_s']:.0f} Hz/s, see srsue.out")
+    delay = dl.get("delay_applied_s") or [0.0, 0.0]
+    if passed.get("full_delay") or max(delay) > env["delay_s"]:
+        return (f"cell found {n_cells}x but no random access completed: the one-way delay {max(delay) * 1e3:.2f} ms "
+                f"each way exceeds what the eNodeB's PRACH window / timing advance absorbs "
+                f"(<= {env['delay_s'] * 1e3:.2f} ms measured)")
+    ul_lo, ul_hi = ul["doppler_after_compensation_hz"]
+    return (f"cell found {n_cells}x but no random access completed: the UL offset at the eNodeB was "
+            f"{ul_lo:+.0f}..{ul_hi:+.0f} Hz (compensation {comp}; PRACH needs |offset| <= {env['ul_offset_hz']:.0f} Hz "
+            "measured) plus twice the UE's residual DL error")
+
+
+def summarise(run_dir: str | Path) -> dict:
+    """The summary of an srsRAN run directory (see the module docstring)."""
+    run_dir = Path(run_dir)
+    run, events = _load(run_dir)
+    start = next((e for e in events if e["t"] == "bridge_start"), None)
+    status = [e for e in events if e["t"] == "bridge_status"]
+    stop = next((e for e in events if e["t"] == "bridge_stop"), None)
+    console = [e for e in events if e["t"] in _EVENT_KEYS]
+    passed = _pass_numbers(start)
+    cells = [e for e in console if e["t"] == "cell_found"]
+    s = {
+        "cells_found": len(cells),
+        "plmn_found": sum(e["t"] == "plmn_found" for e in console),
+        "rach_attempts": sum(e["t"] == "prach_sent" for e in console),
+        "rach_complete": sum(e["t"] == "rach_complete" for e in console),
+        "rrc_rejects": sum(e["t"] == "rrc_reject" for e in console),
+        "attach": sum(e["t"] == "attach" for e in console),
+        "enb_rach": sum(e["t"] == "enb_rach" for e in console),
+        "cfo_estimates_hz": [e["cfo_hz"] for e in cells],
+        "cfo_truth_hz": [_offset_at(status, "dl", e.get("t_s")) for e in cells],
+        "timing_advance": [e["ta"] for e in console if e["t"] == "rach_complete"],
+        "enb_ta_offsets": [e["ta_offset"] for e in console if e["t"] == "enb_rach"],
+    }
+    for name, key in (("cell_found", "first_cell_found_s"), ("rach_complete", "first_rach_complete_s")):
+        first = next((e for e in console if e["t"] == name), None)
+        s[key] = None if first is None else first.get("t_s", first["wall"] - run["wall_start"])
+    s["pass"] = passed
+    s["events"] = [{"t_s": e.get("t_s"), "wall_s": round(e["wall"] - run["wall_start"], 3), "proc": e["proc"],
+                    "event": e["t"], **{k: v for k, v in e.items() if k not in ("t", "proc", "wall", "t_s", "index")}}
+                   for e in console]
+    s["diagnosis"] = diagnosis(s, passed)
+    stream_s = stop["t_s"] if stop else (status[-1]["t_s"] if status else None)
+    summary = {
+        "kind": "srsran",
+        "run": {**{k: run[k] for k in ("channel", "n_prb", "sample_rate_sps", "duration_s", "end_reason", "exit_codes",
+                                        "loadavg_before", "loadavg_after")},
+                "wall_s": run["wall_s"], "stream_s": stream_s,
+                "stream_per_wall": None if stream_s is None else stream_s / run["wall_s"],
+                "bridge": {k: stop[k] for k in ("dl", "ul")} if stop else None},
+        "srsran": s,
+    }
+    return summary
+
+
+def write_summary(run_dir: str | Path) -> dict:
+    """Write ``summary.json`` and ``report.html`` into ``run_dir``; return the summary."""
+    from skycall.bridge.report import write_run_report
+
+    summary = summarise(run_dir)
+    (Path(run_dir) / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    write_run_report(summary, Path(run_dir))
+    return summary
+
+
+def print_summary(summary: dict, run_dir: str | Path) -> None:
+    s, run = summary["srsran"], summary["run"]
+    stream = f"{run['stream_s']:.1f} s of stream in " if run["stream_s"] is not None else ""
+    print(f"srsRAN run ({run['channel']} channel, {run['n_prb']} PRB): {stream}{run['wall_s']:.1f} s of wall time; "
+          f"ended: {run['end_reason']}")
+    for name in ("dl", "ul"):
+        link = s["pass"].get(name)
+        if link:
+            before, after = link["doppler_before_compensation_hz"], link["doppler_after_compensation_hz"]
+            print(f"  {name.upper()} {link['freq_hz'] / 1e6:.1f} MHz: Doppler {before[0] / 1e3:+.2f}..{before[1] / 1e3:+.2f}"
+                  f" kHz, after compensation {after[0] / 1e3:+.2f}..{after[1] / 1e3:+.2f} kHz")
+    print(f"  cells found {s['cells_found']}, PLMN found {s['plmn_found']}, PRACH sent {s['rach_attempts']}, "
+          f"random access complete {s['rach_complete']}, RRC rejects {s['rrc_rejects']}, attach {s['attach']}")
+    if s["cfo_estimates_hz"]:
+        pairs = ", ".join(f"{est:+.0f}" + (f" (applied {tru:+.0f})" if tru is not None else "")
+                          for est, tru in zip(s["cfo_estimates_hz"], s["cfo_truth_hz"], strict=True))
+        print(f"  UE CFO estimates (Hz): {pairs}")
+    print(f"  {s['diagnosis']}")
+    print(f"summary in {Path(run_dir) / 'summary.json'}, report {Path(run_dir) / 'report.html'}")
