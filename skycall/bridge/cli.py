@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--passthrough", action="store_true", help="channel off: forward the samples bit-exact")
     parser.add_argument("--duration-s", type=float, default=None,
                         help="stop after this much stream time (default: run until Ctrl-C)")
+    parser.add_argument("--tabulate-s", type=float, default=None,
+                        help="tabulate the pass over this much stream time, then hold it (default: --duration-s, "
+                             "else the flowgraph's duration_s)")
     parser.add_argument("--events", metavar="FILE", help="append JSON-line events (start, status, stop) to FILE")
     parser.add_argument("--quiet", action="store_true", help="no status lines on the terminal")
 
@@ -38,8 +41,9 @@ def _flowgraph(args) -> Flowgraph:
         raise ConfigError(flow.path, "srsran", "the bridge needs an [srsran] table (see flowgraphs/srsran_leo.toml)")
     if args.n_prb is not None:
         flow = dataclasses.replace(flow, srsran=dataclasses.replace(flow.srsran, n_prb=args.n_prb))
-    if args.duration_s is not None:  # the pass is tabulated over the run
-        flow = dataclasses.replace(flow, duration_s=args.duration_s)
+    span = args.tabulate_s if args.tabulate_s is not None else args.duration_s
+    if span is not None:  # the pass is tabulated over the run
+        flow = dataclasses.replace(flow, duration_s=span)
     return flow
 
 
@@ -52,8 +56,10 @@ def _print_status(event: dict) -> None:
 
 
 def run(args) -> int:
-    if args.duration_s is not None and not args.duration_s > 0:
-        raise ConfigError("<cli>", "--duration-s", f"{args.duration_s} must be > 0")
+    for key in ("duration_s", "tabulate_s"):
+        value = getattr(args, key)
+        if value is not None and not value > 0:
+            raise ConfigError("<cli>", "--" + key.replace("_", "-"), f"{value} must be > 0")
     flow = _flowgraph(args)
     endpoints = Endpoints(args.dl_from, args.dl_to, args.ul_from, args.ul_to)
     bridge = Bridge(flow, endpoints, passthrough=args.passthrough, duration_s=args.duration_s,

@@ -86,3 +86,65 @@ def write_run_report(summary: dict, run_dir: Path) -> Path:
     path.write_text(page(f"srsRAN through skycall bridge: {summary['run']['channel']} channel", body,
                          {"timeline": _png(fig)}))
     return path
+
+
+def _status_and_events(run_dir: Path) -> tuple[list[dict], list[dict]]:
+    events = [json.loads(line) for line in (run_dir / "telemetry.jsonl").read_text().splitlines() if line]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return [e for e in events if e["t"] == "bridge_status"], summary["srsran"]["events"]
+
+
+def write_campaign_report(results: dict, out: Path) -> Path:
+    """``out/report.html``: the envelope table, the sweeps and the pass runs (timelines)."""
+    plt = pyplot()
+    figs = {}
+    sweeps = results["sweeps"]
+    if sweeps:
+        fig, axes = plt.subplots(1, len(sweeps), figsize=(3.6 * len(sweeps), 3.2), squeeze=False)
+        for ax, (name, sweep) in zip(axes[0], sweeps.items(), strict=True):
+            rows = sorted(sweep["rows"], key=lambda r: r["value"])
+            for r in rows:
+                ax.plot(r["shown"], 1.0 if r["passed"] else 0.0, "o" if r["passed"] else "x",
+                        color="C2" if r["passed"] else "C3", ms=8)
+            if sweep["envelope"] is not None:
+                ax.axvline(sweep["envelope"] * sweep["scale"], color="C2", ls="--", lw=1)
+            ax.set_yticks([0, 1], ["fail", "RA complete"])
+            ax.set_ylim(-0.3, 1.3)
+            ax.set_xlabel(f"{name.replace('_', ' ')} ({sweep['unit']})")
+            ax.grid(True, alpha=0.3)
+        fig.suptitle("One impairment at a time: did srsUE find the cell and complete random access?")
+        fig.tight_layout()
+        figs["sweeps"] = _png(fig)
+    if results["pass"]:
+        fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True, squeeze=False)
+        for ax, r in zip(axes.ravel(), results["pass"], strict=False):
+            status, events = _status_and_events(Path(r["dir"]))
+            shift = results["pass_s"] / 2
+            status = [{**e, "t_s": e["t_s"] - shift} for e in status]
+            events = [{**e, "t_s": None if e["t_s"] is None else e["t_s"] - shift} for e in events]
+            timeline_axes(ax, status, events)
+            ax.set_title(f"beam {r['where']} ({r['handset_offset_km']:g} km), compensation "
+                         f"{'on' if r['precompensation'] else 'off'}", fontsize=9)
+            ax.set_xlabel("time from culmination (s)")
+        axes[0, 0].legend(fontsize=7, loc="best")
+        fig.tight_layout()
+        figs["pass"] = _png(fig)
+    env_rows = [{"sweep": n, "envelope": None if s["envelope"] is None else s["envelope"] * s["scale"],
+                 "first failure": None if s["first_failure"] is None else s["first_failure"] * s["scale"],
+                 "unit": s["unit"], "points": len(s["rows"])} for n, s in sweeps.items()]
+    point_rows = [r for s in sweeps.values() for r in s["rows"]]
+    body = ("<p>srsRAN 4G's eNodeB and UE, unmodified, through <code>skycall bridge</code>. Sweeps: one impairment "
+            f"at a time, {results['point_s']:g} s of stream per point, a point passes when srsUE finds the cell and "
+            "completes random access. Pass: the base flowgraph's pass over "
+            f"{results['pass_s']:g} s centred on the culmination.</p><h2>envelope</h2>"
+            + table(["sweep", "envelope", "first failure", "unit", "points"], env_rows)
+            + "<h2>sweep points</h2>"
+            + table(["sweep", "shown", "unit", "passed", "cells_found", "rach_complete", "first_cell_found_s",
+                     "first_rach_complete_s", "cfo_estimates_hz", "stream_per_wall", "diagnosis"], point_rows, "passed")
+            + "<h2>pass runs</h2>"
+            + table(["where", "precompensation", "dl_offset_at_ue_hz", "ul_offset_at_enb_hz", "cells_found",
+                     "rach_complete", "cell_found_at_s", "rach_complete_at_s", "diagnosis"], results["pass"],
+                    "rach_complete"))
+    path = out / "report.html"
+    path.write_text(page("skycall interop: srsRAN 4G through the beam emulator", body, figs))
+    return path

@@ -5,18 +5,22 @@
 2. start the bridge (``channel = "direct"``: none, the UE talks to the eNodeB), srsenb and srsue, each
    in its own session, their console read line by line into ``NAME.out`` and parsed into events
    (:mod:`.console`);
-3. run until the bridge has forwarded ``duration_s`` of stream time and exited (direct: ``duration_s``
+3. run until the bridge reports ``duration_s`` of stream time (its status events; direct: ``duration_s``
    of wall time), or ``[srsran] stop_after_rach`` random accesses completed, or a process ended, or
-   Ctrl-C; a stack that stops making progress ends the run after ``4·duration_s + 120 s`` of wall time;
-4. end srsue, srsenb and the bridge by PID (SIGINT, SIGKILL after a grace), remove the namespace;
+   Ctrl-C; a stack that stops making progress ends the run after ``4·duration_s + 120 s`` of wall time
+   (srsRAN plans its FFTs at start-up, which takes seconds to a minute on a loaded machine: the stream
+   only starts once both are ready, so it costs wall time, not stream time);
+4. end srsue, srsenb, then the bridge by PID (SIGINT, SIGKILL after a grace): the bridge keeps
+   forwarding while the stack shuts down (a UE that exits cleanly saves its FFT plans), the namespace
+   is removed;
 5. write ``telemetry.jsonl`` (the bridge's events and the console's, each console event placed on the
    stream by the bridge's status events: index = DL samples forwarded at that wall time), ``run.json``
-   and ``summary.json`` (:mod:`.summary`).
+   and ``summary.json`` (:mod:`.summary`, which counts the events up to ``duration_s``).
 """
 
+import dataclasses
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,18 +32,42 @@ from pathlib import Path
 import numpy as np
 
 from skycall.bridge.console import parse_line
-from skycall.bridge.srsran import (NetworkNamespace, enb_command, environment, find_srsran, line_buffered,
-                                   ue_command)
-from skycall.config.flowgraph import SRSRAN_RATES_SPS, load_flowgraph
+from skycall.bridge.srsran import NetworkNamespace, enb_command, environment, find_srsran, line_buffered, ue_command
+from skycall.config.flowgraph import SRSRAN_RATES_SPS, Flowgraph, load_flowgraph, resolve_path
 from skycall.config.schema import read_toml
 
-_GRACE_S = 5.0
+_GRACE_S = 10.0
 _POLL_S = 0.2
 
 
 def is_srsran_flowgraph(path: str | Path) -> bool:
     """True when the flowgraph file has an ``[srsran]`` table (then :func:`run_cli` runs it)."""
     return isinstance(read_toml(path).get("srsran"), dict)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string is a JSON string
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml_value, value)) + "]"
+    return repr(value)
+
+
+def flowgraph_toml(flow: Flowgraph) -> str:
+    """``flow`` as TOML (the keys of an srsRAN flowgraph: scalars and tables; paths made absolute)."""
+    top, tables = [], []
+    for f in dataclasses.fields(flow):
+        value = getattr(flow, f.name)
+        if "doc" not in f.metadata or value is None or isinstance(value, list):
+            continue
+        if dataclasses.is_dataclass(value):
+            rows = [f"{g.name} = {_toml_value(getattr(value, g.name))}" for g in dataclasses.fields(value)]
+            tables.append(f"[{f.name.rstrip('_')}]\n" + "\n".join(rows))
+        else:
+            top.append(f"{f.name} = {_toml_value(value)}")
+    return "\n".join(top) + "\n\n" + "\n\n".join(tables) + "\n"
 
 
 def free_ports(n: int) -> list[int]:
@@ -57,13 +85,11 @@ def free_ports(n: int) -> list[int]:
 class SrsranRun:
     """One run of an srsRAN flowgraph (see the module docstring); :meth:`run` returns the summary."""
 
-    def __init__(self, flowgraph: str | Path, out_dir: str | Path, duration_s: float | None = None,
-                 echo: bool = True):
-        self.flow_path = Path(flowgraph).resolve()
-        self.flow = load_flowgraph(self.flow_path)
+    def __init__(self, flow: Flowgraph, out_dir: str | Path, echo: bool = True):
+        self.flow = _absolute_paths(flow)
         self.cfg = self.flow.srsran
         self.out = Path(out_dir).resolve()
-        self.duration_s = float(duration_s if duration_s is not None else self.flow.duration_s)
+        self.duration_s = float(self.flow.duration_s)
         self.echo = echo
         self.procs: dict[str, subprocess.Popen] = {}
         self.events: list[dict] = []
@@ -71,6 +97,8 @@ class SrsranRun:
         self._readers: list[threading.Thread] = []
         self._interrupted = threading.Event()
         self._t0 = time.time()
+        self._stream_s = 0.0  # the bridge's latest stream time
+        self._tail = 0  # bytes of bridge.jsonl read so far
 
     # -- processes ---------------------------------------------------------------------------------
     def _start(self, name: str, command: list[str], env: dict) -> None:
@@ -115,6 +143,19 @@ class SrsranRun:
         with self._lock:
             return sum(e["t"] == event_type for e in self.events)
 
+    def _stream_time(self) -> float:
+        """The stream time of the bridge's latest status event (0 before the first)."""
+        path = self.out / "bridge.jsonl"
+        if path.exists():
+            with path.open("rb") as fh:
+                fh.seek(self._tail)
+                chunk = fh.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self._tail += len(complete)
+            for line in complete.splitlines():
+                self._stream_s = max(self._stream_s, json.loads(line).get("t_s", 0.0))
+        return self._stream_s
+
     def _wait(self) -> str:
         """Block until the run should end; the reason."""
         wall_limit = 4.0 * self.duration_s + 120.0
@@ -124,8 +165,8 @@ class SrsranRun:
                 return "interrupted"
             bridge = self.procs.get("bridge")
             if bridge is not None and bridge.poll() is not None:
-                return "duration" if bridge.returncode == 0 else f"bridge exited with {bridge.returncode}"
-            if bridge is None and elapsed >= self.duration_s:
+                return f"bridge exited with {bridge.returncode}"
+            if (self._stream_time() if bridge is not None else elapsed) >= self.duration_s:
                 return "duration"
             for name in ("srsenb", "srsue"):
                 if self.procs[name].poll() is not None:
@@ -144,7 +185,7 @@ class SrsranRun:
         self.out.mkdir(parents=True, exist_ok=True)
         for name in ("telemetry.jsonl", "bridge.jsonl", "commands.txt"):
             (self.out / name).unlink(missing_ok=True)
-        shutil.copyfile(self.flow_path, self.out / "flowgraph.toml")
+        (self.out / "flowgraph.toml").write_text(flowgraph_toml(self.flow))  # what ran; the bridge reads it
         env = environment(install, self.out)
         direct = self.cfg.channel == "direct"
         enb_tx, enb_rx, ue_tx, ue_rx = (f"tcp://127.0.0.1:{p}" for p in free_ports(4))
@@ -156,10 +197,10 @@ class SrsranRun:
         try:
             with NetworkNamespace(f"skycall-{os.getpid()}") as netns:
                 if not direct:
-                    self._start("bridge", [sys.executable, "-m", "skycall.cli", "bridge", str(self.out / "flowgraph.toml"),
-                                           "--dl-from", enb_tx, "--dl-to", ue_rx, "--ul-from", ue_tx, "--ul-to", enb_rx,
-                                           "--duration-s", repr(self.duration_s), "--events",
-                                           str(self.out / "bridge.jsonl"), "--quiet"], os.environ.copy())
+                    self._start("bridge", [sys.executable, "-m", "skycall.cli", "bridge",
+                                           str(self.out / "flowgraph.toml"), "--dl-from", enb_tx, "--dl-to", ue_rx,
+                                           "--ul-from", ue_tx, "--ul-to", enb_rx, "--tabulate-s", repr(self.duration_s),
+                                           "--events", str(self.out / "bridge.jsonl"), "--quiet"], os.environ.copy())
                 self._start("srsenb", line_buffered(enb_command(install, self.flow, self.out, enb_tx, enb_rx)), env)
                 self._start("srsue", line_buffered(ue_command(install, self.flow, self.out, ue_tx, ue_rx, netns.name)),
                             env)
@@ -173,7 +214,7 @@ class SrsranRun:
             signal.signal(signal.SIGINT, previous)
         for reader in self._readers:
             reader.join(5.0)
-        run_info = {"flowgraph": str(self.flow_path), "srsran": str(install.root), "channel": self.cfg.channel,
+        run_info = {"flowgraph": self.flow.path, "srsran": str(install.root), "channel": self.cfg.channel,
                     "n_prb": self.cfg.n_prb, "sample_rate_sps": SRSRAN_RATES_SPS[self.cfg.n_prb],
                     "duration_s": self.duration_s, "wall_start": self._t0, "wall_s": time.time() - self._t0,
                     "end_reason": reason, "exit_codes": {k: v for k, v in codes.items() if v is not None},
@@ -196,10 +237,23 @@ class SrsranRun:
         (self.out / "telemetry.jsonl").write_text("".join(json.dumps(e) + "\n" for e in merged))
 
 
+def _absolute_paths(flow: Flowgraph) -> Flowgraph:
+    """``flow`` with the paths it names made absolute (its copy lives in the run directory)."""
+    pass_, srsran = flow.pass_, flow.srsran
+    if pass_.tle:
+        pass_ = dataclasses.replace(pass_, tle=str(resolve_path(flow, pass_.tle).resolve()))
+    if srsran is not None and srsran.dir:
+        srsran = dataclasses.replace(srsran, dir=str(resolve_path(flow, srsran.dir).resolve()))
+    return dataclasses.replace(flow, pass_=pass_, srsran=srsran)
+
+
 def run_cli(args) -> int:
     """``skycall run`` for an srsRAN flowgraph (``--out``, ``--duration-s``; the other options do not apply)."""
     from skycall.bridge.summary import print_summary
 
-    summary = SrsranRun(args.flowgraph, args.out, duration_s=args.duration_s).run()
+    flow = load_flowgraph(args.flowgraph)
+    if args.duration_s is not None:
+        flow = dataclasses.replace(flow, duration_s=float(args.duration_s))
+    summary = SrsranRun(flow, args.out).run()
     print_summary(summary, args.out)
     return 130 if summary["run"]["end_reason"] == "interrupted" else 0

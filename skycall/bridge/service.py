@@ -88,7 +88,8 @@ class Bridge:
                             channels["dl"].process if channels["dl"] else None, self.stop, limit)
         self.ul = Forwarder(self._ctx, "ul", endpoints.ul_to, endpoints.ul_from,
                             channels["ul"].process if channels["ul"] else None, self.stop)
-        self._threads = [threading.Thread(target=f.run, name=f"bridge-{f.name}", daemon=True) for f in (self.dl, self.ul)]
+        self._threads = [threading.Thread(target=f.run, name=f"bridge-{f.name}", daemon=True)
+                         for f in (self.dl, self.ul)]
 
     def emit(self, event_type: str, **fields) -> dict:
         """Append one event (stream index = DL samples forwarded) to the event file; return it."""

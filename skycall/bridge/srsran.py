@@ -96,7 +96,7 @@ def environment(install: SrsranInstall, run_dir: Path) -> dict:
 
 
 def _zmq_args(tx_port: str, rx_port: str, ident: str, n_prb: int, extra: str = "") -> str:
-    return f"{extra}tx_port={tx_port},rx_port={rx_port},id={ident},base_srate={SRSRAN_RATES_SPS[n_prb]:.6g}"
+    return f"{extra}tx_port={tx_port},rx_port={rx_port},id={ident},base_srate={int(SRSRAN_RATES_SPS[n_prb])}"
 
 
 def enb_command(install: SrsranInstall, flow: Flowgraph, run_dir: Path, tx_port: str, rx_port: str) -> list[str]:

@@ -79,7 +79,8 @@ def diagnosis(s: dict, passed: dict) -> str:
                 f"{comp}), never within srsUE's cell-search range |offset| <= {env['dl_offset_hz'] / 1e3:.1f} kHz")
     if not n_cells:
         return (f"no cell found although the DL offset at the UE ({lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz) came within "
-                f"{env['dl_offset_hz'] / 1e3:.1f} kHz: rate {dl['max_abs_rate_at_receiver_hz_s']:.0f} Hz/s, see srsue.out")
+                f"{env['dl_offset_hz'] / 1e3:.1f} kHz: rate {dl['max_abs_rate_at_receiver_hz_s']:.0f} Hz/s, "
+                "see srsue.out")
     delay = dl.get("delay_applied_s") or [0.0, 0.0]
     if passed.get("full_delay") or max(delay) > env["delay_s"]:
         return (f"cell found {n_cells}x but no random access completed: the one-way delay {max(delay) * 1e3:.2f} ms "
@@ -98,7 +99,13 @@ def summarise(run_dir: str | Path) -> dict:
     start = next((e for e in events if e["t"] == "bridge_start"), None)
     status = [e for e in events if e["t"] == "bridge_status"]
     stop = next((e for e in events if e["t"] == "bridge_stop"), None)
-    console = [e for e in events if e["t"] in _EVENT_KEYS]
+    duration = run["duration_s"]
+
+    def within(e: dict) -> bool:  # the run ends at duration_s of stream time (direct: of wall time)
+        return (e["t_s"] if "t_s" in e else e["wall"] - run["wall_start"]) <= duration
+
+    console = [e for e in events if e["t"] in _EVENT_KEYS and within(e)]
+    status = [e for e in status if within(e)]
     passed = _pass_numbers(start)
     cells = [e for e in console if e["t"] == "cell_found"]
     s = {
@@ -122,13 +129,18 @@ def summarise(run_dir: str | Path) -> dict:
                     "event": e["t"], **{k: v for k, v in e.items() if k not in ("t", "proc", "wall", "t_s", "index")}}
                    for e in console]
     s["diagnosis"] = diagnosis(s, passed)
-    stream_s = stop["t_s"] if stop else (status[-1]["t_s"] if status else None)
+    flowing = [e for e in status if e["t_s"] > 0.05]  # the stream starts once both PHYs are up
+    stream_s = min(duration, stop["t_s"]) if stop else None
+    rate = None
+    if len(flowing) > 1:
+        rate = (flowing[-1]["t_s"] - flowing[0]["t_s"]) / (flowing[-1]["wall"] - flowing[0]["wall"])
     summary = {
         "kind": "srsran",
         "run": {**{k: run[k] for k in ("channel", "n_prb", "sample_rate_sps", "duration_s", "end_reason", "exit_codes",
                                         "loadavg_before", "loadavg_after")},
                 "wall_s": run["wall_s"], "stream_s": stream_s,
-                "stream_per_wall": None if stream_s is None else stream_s / run["wall_s"],
+                "startup_wall_s": flowing[0]["wall"] - run["wall_start"] if flowing else None,
+                "stream_per_wall": rate,
                 "bridge": {k: stop[k] for k in ("dl", "ul")} if stop else None},
         "srsran": s,
     }
@@ -154,8 +166,8 @@ def print_summary(summary: dict, run_dir: str | Path) -> None:
         link = s["pass"].get(name)
         if link:
             before, after = link["doppler_before_compensation_hz"], link["doppler_after_compensation_hz"]
-            print(f"  {name.upper()} {link['freq_hz'] / 1e6:.1f} MHz: Doppler {before[0] / 1e3:+.2f}..{before[1] / 1e3:+.2f}"
-                  f" kHz, after compensation {after[0] / 1e3:+.2f}..{after[1] / 1e3:+.2f} kHz")
+            print(f"  {name.upper()} {link['freq_hz'] / 1e6:.1f} MHz: Doppler {before[0] / 1e3:+.2f}.."
+                  f"{before[1] / 1e3:+.2f} kHz, after compensation {after[0] / 1e3:+.2f}..{after[1] / 1e3:+.2f} kHz")
     print(f"  cells found {s['cells_found']}, PLMN found {s['plmn_found']}, PRACH sent {s['rach_attempts']}, "
           f"random access complete {s['rach_complete']}, RRC rejects {s['rrc_rejects']}, attach {s['attach']}")
     if s["cfo_estimates_hz"]:

@@ -1,0 +1,128 @@
+"""``skycall interop``: the envelope of the unmodified srsRAN stack, then a pass with compensation on and off.
+
+1. **Sweeps** (``channel = "static"``: no pass, one impairment at a time, everything else ideal): a
+   constant DL offset, a DL Doppler rate (a triangle wave of ±``RATE_SPAN_HZ`` whose slope is the rate, so
+   the offset itself stays small), a constant UL offset at the eNodeB, a one-way delay added each way.
+   Each point is one run that ends at the first completed random access or after ``point_s`` of stream
+   time; it passes when srsUE found the cell and completed random access. The envelope of a sweep is
+   its largest value reached through passing points only (from 0 up).
+2. **Pass**: the base flowgraph's pass run continuously over ``pass_s`` of stream time centred on the
+   culmination, with beam-centre compensation on and off, at the beam centre and at the cell edge
+   (``EDGE_KM`` from the centre, across the track): when along the pass the stack finds the cell and
+   completes random access.
+
+Outputs in ``OUT``: one run directory per point (``skycall report`` works on each), ``results.json``,
+and a self-contained ``report.html`` (tables and plots).
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from skycall.bridge.runner import SrsranRun
+from skycall.config.flowgraph import Flowgraph
+
+RATE_SPAN_HZ = 500.0
+EDGE_KM = 30.0
+EDGE_BEARING_DEG = 90.0
+SWEEPS = {  # name -> (SrsranConfig key, values, unit, scale to the unit)
+    "dl_offset": ("dl_offset_hz", [0, 1e3, 2e3, 3e3, 4e3, 5e3, 6e3, 7e3, 8e3, 10e3, 12e3, 15e3, 20e3], "kHz", 1e-3),
+    "dl_rate": ("dl_rate_hz_s", [0, 100, 300, 1e3, 3e3, 10e3, 30e3, 100e3], "Hz/s", 1.0),
+    "ul_offset": ("ul_offset_hz", [0, 100, 200, 300, 400, 500, 600, 800, 1e3, 1.5e3, 2e3, 3e3], "Hz", 1.0),
+    "delay": ("delay_s", [0, 20e-6, 50e-6, 100e-6, 200e-6, 300e-6, 400e-6, 500e-6, 700e-6, 1e-3], "µs", 1e6),
+}
+QUICK = {"dl_offset": [0, 3e3, 6e3, 10e3], "dl_rate": [0, 1e3, 10e3], "ul_offset": [0, 300, 1e3],
+         "delay": [0, 100e-6, 500e-6]}
+
+
+def _point_flow(base: Flowgraph, key: str, value: float, point_s: float) -> Flowgraph:
+    cfg = dataclasses.replace(base.srsran, channel="static", stop_after_rach=1, **{key: float(value)},
+                              **({"dl_rate_span_hz": RATE_SPAN_HZ} if key == "dl_rate_hz_s" else {}))
+    return dataclasses.replace(base, srsran=cfg, duration_s=point_s)
+
+
+def _row(summary: dict, run_dir: Path, **extra) -> dict:
+    s, run = summary["srsran"], summary["run"]
+    return {**extra, "passed": bool(s["cells_found"] and s["rach_complete"]), "cells_found": s["cells_found"],
+            "rach_attempts": s["rach_attempts"], "rach_complete": s["rach_complete"],
+            "first_cell_found_s": s["first_cell_found_s"], "first_rach_complete_s": s["first_rach_complete_s"],
+            "cfo_estimates_hz": s["cfo_estimates_hz"], "end_reason": run["end_reason"], "wall_s": run["wall_s"],
+            "stream_per_wall": run["stream_per_wall"], "loadavg": run["loadavg_before"], "diagnosis": s["diagnosis"],
+            "dir": str(run_dir)}
+
+
+def envelope(rows: list[dict]) -> float | None:
+    """The largest value reached through passing points only, from the smallest value up (None: the first fails)."""
+    best = None
+    for r in sorted(rows, key=lambda r: r["value"]):
+        if not r["passed"]:
+            break
+        best = r["value"]
+    return best
+
+
+def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, quick: bool) -> dict:
+    results = {}
+    for name in names:
+        key, values, unit, scale = SWEEPS[name]
+        rows = []
+        for value in (QUICK[name] if quick else values):
+            run_dir = out / name / f"{value * scale:g}{unit.replace('/', '_').replace('µ', 'u')}"
+            print(f"interop: {name} = {value * scale:g} {unit}", flush=True)
+            summary = SrsranRun(_point_flow(base, key, value, point_s), run_dir, echo=False).run()
+            rows.append(_row(summary, run_dir, sweep=name, value=float(value), shown=value * scale, unit=unit))
+            print(f"  -> {'pass' if rows[-1]['passed'] else 'FAIL'}: {rows[-1]['diagnosis']}", flush=True)
+        edge = envelope(rows)
+        results[name] = {"key": key, "unit": unit, "scale": scale, "rows": rows, "envelope": edge,
+                         "first_failure": next((r["value"] for r in sorted(rows, key=lambda r: r["value"])
+                                                if not r["passed"]), None)}
+    return results
+
+
+def run_pass(base: Flowgraph, out: Path, pass_s: float) -> list[dict]:
+    rows = []
+    for where, offset_km in (("centre", 0.0), ("edge", EDGE_KM)):
+        for comp in (True, False):
+            beam = dataclasses.replace(base.beam, handset_offset_km=offset_km, handset_bearing_deg=EDGE_BEARING_DEG,
+                                       precompensation=comp)
+            flow = dataclasses.replace(base, beam=beam, duration_s=pass_s,
+                                       pass_=dataclasses.replace(base.pass_, call_offset_s=-pass_s / 2),
+                                       srsran=dataclasses.replace(base.srsran, channel="pass", stop_after_rach=0))
+            run_dir = out / "pass" / f"{where}_{'on' if comp else 'off'}"
+            print(f"interop: pass at the beam {where}, compensation {'on' if comp else 'off'}", flush=True)
+            summary = SrsranRun(flow, run_dir, echo=False).run()
+            s = summary["srsran"]
+            ra = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "rach_complete"]
+            cells = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "cell_found"]
+            rows.append(_row(summary, run_dir, where=where, handset_offset_km=offset_km, precompensation=comp,
+                             cell_found_at_s=cells, rach_complete_at_s=ra,
+                             dl_offset_at_ue_hz=s["pass"]["dl"]["doppler_after_compensation_hz"],
+                             ul_offset_at_enb_hz=s["pass"]["ul"]["doppler_after_compensation_hz"]))
+            print(f"  -> {s['diagnosis']}; RA complete at {', '.join(f'{t:+.0f}' for t in ra) or 'never'} s "
+                  "from culmination", flush=True)
+    return rows
+
+
+def run_campaign(base: Flowgraph, out: Path, only: list[str] | None = None, point_s: float = 8.0,
+                 pass_s: float = 240.0, quick: bool = False) -> dict:
+    """Run the selected parts (sweep names and/or ``"pass"``); write ``results.json`` and ``report.html``."""
+    from skycall.bridge.report import write_campaign_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    names = [n for n in SWEEPS if only is None or n in only]
+    results = {"sweeps": run_sweeps(base, out, names, point_s, quick), "pass": [], "point_s": point_s,
+               "pass_s": pass_s, "quick": quick, "flowgraph": base.path}
+    if only is None or "pass" in only:
+        results["pass"] = run_pass(base, out, pass_s)
+    results["envelope"] = {name: sweep["envelope"] for name, sweep in results["sweeps"].items()}
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
+    write_campaign_report(results, out)
+    return results
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
