@@ -3,6 +3,7 @@
 What an unmodified LTE stack shows of the PHY/MAC exchange without a core network (the eNodeB answers
 every RRC connection request with a reject, but cell search, SIB1, PRACH, RAR and Msg3/Msg4 run)::
 
+    srsue   Attaching UE...                                                      → ue_ready (PHY up: stream flows)
     srsue   Found Cell:  Mode=FDD, PCI=1, PRB=6, Ports=1, CP=Normal, CFO=-0.2 KHz   → cell_found (cfo_hz)
     srsue   Found PLMN:  Id=00101, TAC=7                                            → plmn_found
     srsue   Random Access Transmission: seq=33, tti=341, ra-rnti=0x2                → prach_sent
@@ -17,6 +18,7 @@ The ``ta`` and ``offset`` fields are timing advances in units of 16·Ts (0.52 µ
 import re
 
 _UE = [
+    ("ue_ready", re.compile(r"^Attaching UE\.\.\.")),
     ("cell_found", re.compile(r"Found Cell:.*?PCI=(?P<pci>\d+), PRB=(?P<prb>\d+).*?CFO=(?P<cfo_khz>[-+\d.]+) KHz")),
     ("plmn_found", re.compile(r"Found PLMN:\s+Id=(?P<plmn>\d+), TAC=(?P<tac>\d+)")),
     ("prach_sent", re.compile(r"Random Access Transmission:.*?(?:seq|preamble_index)=(?P<preamble>\d+)"

@@ -144,7 +144,7 @@ def pass_plan(flow: Flowgraph) -> BridgePlan:
     tau_h = traj.dl.delay_s
     diff = tau_h - centre_delay_s(traj, scenario.handset, scenario.beam_centre)
     latency_s = _MIN_DELAY_SAMPLES / fs + max(0.0, -float(np.min(diff)))
-    delay = (tau_h if cfg.full_delay else diff + latency_s) + cfg.delay_s
+    delay = (tau_h if cfg.full_delay else np.maximum(diff + latency_s, _MIN_DELAY_SAMPLES / fs)) + cfg.delay_s
     t_ramp, f_ramp = triangle(float(traj.t_s[-1]), cfg.dl_rate_hz_s, cfg.dl_rate_span_hz)
     links, raw = {}, {}
     for name, lt, offset, noise_db in (("dl", traj.dl, cfg.dl_offset_hz, cfg.dl_noise_db),

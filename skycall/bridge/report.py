@@ -75,7 +75,8 @@ def write_run_report(summary: dict, run_dir: Path) -> Path:
     s = summary["srsran"]
     fig, ax = plt.subplots(figsize=(10, 4))
     timeline_axes(ax, status, s["events"])
-    ax.legend(fontsize=7, loc="best")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
     ax.set_title("The pass at the UE and what srsUE/srsENB did (markers)")
     counts = {k: s[k] for k in ("cells_found", "plmn_found", "rach_attempts", "rach_complete", "rrc_rejects",
                                 "attach")}
@@ -126,7 +127,8 @@ def write_campaign_report(results: dict, out: Path) -> Path:
             ax.set_title(f"beam {r['where']} ({r['handset_offset_km']:g} km), compensation "
                          f"{'on' if r['precompensation'] else 'off'}", fontsize=9)
             ax.set_xlabel("time from culmination (s)")
-        axes[0, 0].legend(fontsize=7, loc="best")
+        if axes[0, 0].get_legend_handles_labels()[0]:
+            axes[0, 0].legend(fontsize=7, loc="best")
         fig.tight_layout()
         figs["pass"] = _png(fig)
     env_rows = [{"sweep": n, "envelope": None if s["envelope"] is None else s["envelope"] * s["scale"],

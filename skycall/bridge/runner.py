@@ -156,6 +156,12 @@ class SrsranRun:
                 self._stream_s = max(self._stream_s, json.loads(line).get("t_s", 0.0))
         return self._stream_s
 
+    def _since_ue_ready(self) -> float:
+        """Wall time since srsUE's PHY came up (direct runs have no stream count; 0 before)."""
+        with self._lock:
+            ready = [e["wall"] for e in self.events if e["t"] == "ue_ready"]
+        return time.time() - ready[0] if ready else 0.0
+
     def _wait(self) -> str:
         """Block until the run should end; the reason."""
         wall_limit = 4.0 * self.duration_s + 120.0
@@ -166,7 +172,7 @@ class SrsranRun:
             bridge = self.procs.get("bridge")
             if bridge is not None and bridge.poll() is not None:
                 return f"bridge exited with {bridge.returncode}"
-            if (self._stream_time() if bridge is not None else elapsed) >= self.duration_s:
+            if (self._stream_time() if bridge is not None else self._since_ue_ready()) >= self.duration_s:
                 return "duration"
             for name in ("srsenb", "srsue"):
                 if self.procs[name].poll() is not None:
@@ -194,8 +200,9 @@ class SrsranRun:
         load_before = os.getloadavg()
         previous = signal.signal(signal.SIGINT, lambda *_: self._interrupted.set())
         self._t0 = time.time()
+        netns_name = f"skycall-{os.getpid()}-{int(self._t0 * 1000) % 100000}"
         try:
-            with NetworkNamespace(f"skycall-{os.getpid()}") as netns:
+            with NetworkNamespace(netns_name) as netns:
                 if not direct:
                     self._start("bridge", [sys.executable, "-m", "skycall.cli", "bridge",
                                            str(self.out / "flowgraph.toml"), "--dl-from", enb_tx, "--dl-to", ue_rx,
@@ -214,11 +221,14 @@ class SrsranRun:
             signal.signal(signal.SIGINT, previous)
         for reader in self._readers:
             reader.join(5.0)
-        run_info = {"flowgraph": self.flow.path, "srsran": str(install.root), "channel": self.cfg.channel,
-                    "n_prb": self.cfg.n_prb, "sample_rate_sps": SRSRAN_RATES_SPS[self.cfg.n_prb],
-                    "duration_s": self.duration_s, "wall_start": self._t0, "wall_s": time.time() - self._t0,
-                    "end_reason": reason, "exit_codes": {k: v for k, v in codes.items() if v is not None},
-                    "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+        run_info = {
+            "flowgraph": self.flow.path, "srsran": str(install.root), "channel": self.cfg.channel,
+            "n_prb": self.cfg.n_prb, "sample_rate_sps": SRSRAN_RATES_SPS[self.cfg.n_prb],
+            "duration_s": self.duration_s, "netns": netns_name, "wall_start": self._t0,
+            "wall_s": time.time() - self._t0, "end_reason": reason,
+            "exit_codes": {k: v for k, v in codes.items() if v is not None},
+            "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+        }
         (self.out / "run.json").write_text(json.dumps(run_info, indent=1) + "\n")
         self._write_telemetry()
         return write_summary(self.out)

@@ -63,13 +63,26 @@ def _offset_at(status: list[dict], link: str, t_s: float | None) -> float | None
     return float(np.interp(t_s, t, f))
 
 
+def rach_intervals_s(enb_rach: list[dict]) -> list[float]:
+    """Stream time between consecutive random accesses the eNodeB saw, exact from its TTI counter (1 ms,
+    modulo 10240): Δ = d + 10.24·k, d = ΔTTI mod 10240 ms, k the whole wraps nearest to the bridge's stream
+    time between them (a direct run has none: its wall time, the ZMQ radio running near real time)."""
+    out = []
+    for a, b in zip(enb_rach[:-1], enb_rach[1:], strict=True):
+        d = ((b["tti"] - a["tti"]) % 10240) / 1000.0
+        approx = b["t_s"] - a["t_s"] if "t_s" in a and "t_s" in b else b["wall"] - a["wall"]
+        out.append(round(d + 10.24 * max(0, round((approx - d) / 10.24)), 3))
+    return out
+
+
 def diagnosis(s: dict, passed: dict) -> str:
     """Why the stack did or did not get through (one line)."""
     env, n_cells, n_ra = ENVELOPE, s["cells_found"], s["rach_complete"]
     dl, ul = passed.get("dl"), passed.get("ul")
     comp = "on" if passed.get("precompensation") else "off"
     if n_ra:
-        return f"srsUE found the cell {n_cells}x and completed random access {n_ra}x (compensation {comp})"
+        how = f"compensation {comp}" if dl is not None else f"channel {passed.get('channel', 'off')}"
+        return f"srsUE found the cell {n_cells}x and completed random access {n_ra}x ({how})"
     if dl is None:
         return "no random access completed with the channel off: see srsue.out and srsenb.out"
     lo, hi = dl["doppler_after_compensation_hz"]
@@ -101,8 +114,10 @@ def summarise(run_dir: str | Path) -> dict:
     stop = next((e for e in events if e["t"] == "bridge_stop"), None)
     duration = run["duration_s"]
 
-    def within(e: dict) -> bool:  # the run ends at duration_s of stream time (direct: of wall time)
-        return (e["t_s"] if "t_s" in e else e["wall"] - run["wall_start"]) <= duration
+    ready = next((e["wall"] for e in events if e["t"] == "ue_ready"), run["wall_start"])
+
+    def within(e: dict) -> bool:  # the run ends at duration_s of stream time (direct: of wall time from UE ready)
+        return (e["t_s"] if "t_s" in e else e["wall"] - ready) <= duration
 
     console = [e for e in events if e["t"] in _EVENT_KEYS and within(e)]
     status = [e for e in status if within(e)]
@@ -120,6 +135,7 @@ def summarise(run_dir: str | Path) -> dict:
         "cfo_truth_hz": [_offset_at(status, "dl", e.get("t_s")) for e in cells],
         "timing_advance": [e["ta"] for e in console if e["t"] == "rach_complete"],
         "enb_ta_offsets": [e["ta_offset"] for e in console if e["t"] == "enb_rach"],
+        "rach_intervals_s": rach_intervals_s([e for e in console if e["t"] == "enb_rach"]),
     }
     for name, key in (("cell_found", "first_cell_found_s"), ("rach_complete", "first_rach_complete_s")):
         first = next((e for e in console if e["t"] == name), None)
