@@ -76,7 +76,8 @@ def rach_intervals_s(enb_rach: list[dict]) -> list[float]:
 
 
 def diagnosis(s: dict, passed: dict) -> str:
-    """Why the stack did or did not get through (one line)."""
+    """Why the stack did or did not get through (one line), step by step: cell search (PSS/SSS/PBCH), SIB1
+    (PLMN), PRACH, RAR and Msg3/Msg4 (random access complete)."""
     env, n_cells, n_ra = ENVELOPE, s["cells_found"], s["rach_complete"]
     dl, ul = passed.get("dl"), passed.get("ul")
     comp = "on" if passed.get("precompensation") else "off"
@@ -86,23 +87,30 @@ def diagnosis(s: dict, passed: dict) -> str:
     if dl is None:
         return "no random access completed with the channel off: see srsue.out and srsenb.out"
     lo, hi = dl["doppler_after_compensation_hz"]
+    offsets = f"the DL offset at the UE was {lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz (compensation {comp})"
     least = 0.0 if lo <= 0.0 <= hi else min(abs(lo), abs(hi))
-    if not n_cells and least > env["dl_offset_hz"]:
-        return (f"no cell found: the DL offset at the UE stayed {lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz (compensation "
-                f"{comp}), never within srsUE's cell-search range |offset| <= {env['dl_offset_hz'] / 1e3:.1f} kHz")
     if not n_cells:
-        return (f"no cell found although the DL offset at the UE ({lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz) came within "
-                f"{env['dl_offset_hz'] / 1e3:.1f} kHz: rate {dl['max_abs_rate_at_receiver_hz_s']:.0f} Hz/s, "
-                "see srsue.out")
+        limit = env["dl_offset_hz"]
+        why = (f"never within srsUE's cell-search range |offset| <= {limit / 1e3:.1f} kHz" if least > limit else
+               f"(rate up to {dl['max_abs_rate_at_receiver_hz_s']:.0f} Hz/s; see srsue.out)")
+        return f"no cell found: {offsets}, {why}"
+    misses = [t - e for e, t in zip(s["cfo_estimates_hz"], s["cfo_truth_hz"], strict=True) if t is not None]
+    if not s["plmn_found"]:
+        worst = max(misses, key=abs) if misses else None
+        lock = (f"; its CFO estimates missed the offset by up to {worst / 1e3:+.1f} kHz "
+                f"({worst / 15e3:+.1f} subcarriers of 15 kHz: a false lock)" if worst is not None and
+                abs(worst) > 7.5e3 else "")
+        return f"srsUE synchronised {n_cells}x but never decoded SIB1 (no PLMN): {offsets}{lock}"
     delay = dl.get("delay_applied_s") or [0.0, 0.0]
+    step = "no PRACH sent" if not s["rach_attempts"] else "no random access completed"
     if passed.get("full_delay") or max(delay) > env["delay_s"]:
-        return (f"cell found {n_cells}x but no random access completed: the one-way delay {max(delay) * 1e3:.2f} ms "
-                f"each way exceeds what the eNodeB's PRACH window / timing advance absorbs "
-                f"(<= {env['delay_s'] * 1e3:.2f} ms measured)")
+        return (f"cell and PLMN found {n_cells}x but {step}: the one-way delay {max(delay) * 1e3:.2f} ms each way "
+                f"exceeds what the eNodeB's PRACH window / timing advance absorbs (<= {env['delay_s'] * 1e3:.2f} ms "
+                "measured)")
     ul_lo, ul_hi = ul["doppler_after_compensation_hz"]
-    return (f"cell found {n_cells}x but no random access completed: the UL offset at the eNodeB was "
-            f"{ul_lo:+.0f}..{ul_hi:+.0f} Hz (compensation {comp}; PRACH needs |offset| <= {env['ul_offset_hz']:.0f} Hz "
-            "measured) plus twice the UE's residual DL error")
+    return (f"cell and PLMN found {n_cells}x but {step}: the UL offset at the eNodeB was {ul_lo:+.0f}..{ul_hi:+.0f} "
+            f"Hz (compensation {comp}; PRACH needs |offset| <= {env['ul_offset_hz']:.0f} Hz measured) plus twice "
+            "the UE's residual DL error; " + offsets)
 
 
 def summarise(run_dir: str | Path) -> dict:

@@ -60,12 +60,22 @@ def test_counts_cfo_pairs_and_the_run_window(tmp_path):
 def test_no_cell_because_the_offset_stayed_beyond_the_search_range(tmp_path):
     run_dir = _write_run(tmp_path, with_beam(leo_flow(), precompensation=False), [_ev("prach_sent", 3.0)])
     d = summarise(run_dir)["srsran"]["diagnosis"]
-    assert d.startswith("no cell found: the DL offset at the UE stayed +") and "compensation off" in d
+    assert d.startswith("no cell found: the DL offset at the UE was +") and "compensation off" in d
     assert f"{ENVELOPE['dl_offset_hz'] / 1e3:.1f} kHz" in d
 
 
+def test_a_false_lock_two_subcarriers_off_is_named(tmp_path):
+    console = [_ev("cell_found", 1.0, cfo_hz=-500.0)]  # the synthetic status applies 100 Hz + t_s
+    d = summarise(_write_run(tmp_path, with_beam(leo_flow(), precompensation=False), console))["srsran"]["diagnosis"]
+    assert d.startswith("srsUE synchronised 1x but never decoded SIB1 (no PLMN)")
+    assert "a false lock" not in d  # 600 Hz off is not a subcarrier slip
+    console = [_ev("cell_found", 1.0, cfo_hz=-29_899.0)]
+    d = summarise(_write_run(tmp_path / "slip", leo_flow(), console))["srsran"]["diagnosis"]
+    assert "missed the offset by up to +30.0 kHz (+2.0 subcarriers of 15 kHz: a false lock)" in d
+
+
 def test_cell_found_but_no_random_access_names_the_uplink_offset_or_the_delay(tmp_path):
-    console = [_ev("cell_found", 1.0, cfo_hz=0.0), _ev("prach_sent", 1.2)]
+    console = [_ev("cell_found", 1.0, cfo_hz=0.0), _ev("plmn_found", 1.1), _ev("prach_sent", 1.2)]
     flow = dataclasses.replace(leo_flow(), srsran=SrsranConfig(ul_offset_hz=5000.0))
     d = summarise(_write_run(tmp_path / "ul", flow, console))["srsran"]["diagnosis"]
     assert "UL offset at the eNodeB" in d
