@@ -8,6 +8,7 @@ ZMQ radios at it: srsenb ``tx_port=DL_FROM, rx_port=UL_TO``, srsue ``tx_port=UL_
 import argparse
 import dataclasses
 import signal
+import sys
 
 from skycall.bridge.service import Bridge, Endpoints, carriers_line
 from skycall.config.flowgraph import SRSRAN_RATES_SPS, Flowgraph, SrsranConfig, load_flowgraph
@@ -72,4 +73,7 @@ def run(args) -> int:
     bridge.run(on_status=None if args.quiet else _print_status)
     print(f"stopped after {bridge.dl.samples / bridge.sample_rate_sps:.2f} s of stream time "
           f"(DL {bridge.dl.messages} messages, UL {bridge.ul.messages})", flush=True)
-    return 0
+    errors = [f"{f.name}: {f.error}" for f in (bridge.dl, bridge.ul) if f.error]
+    for line in errors:
+        print(f"skycall bridge: forwarding failed: {line}", file=sys.stderr)
+    return 1 if errors else 0

@@ -9,70 +9,12 @@ import time
 
 import numpy as np
 import pytest
-import zmq
+from zmq_peers import ANY, FakeReceiver, FakeTransmitter
 
 from skycall.bridge.channel import LinkChannel
 from skycall.bridge.forward import Forwarder
 from skycall.bridge.plan import pass_plan
 from skycall.rng import make_rng
-
-ANY = "tcp://127.0.0.1:0"
-_PEERS: list = []  # fake transmitters still serving, ended before their context
-
-
-class FakeTransmitter:
-    """srsRAN's transmitter side: a REP socket answering each request with the next message of ``messages``.
-
-    ``die_after``: receive that many + 1 requests but answer only ``die_after``, then close (a crash with a
-    request in flight)."""
-
-    def __init__(self, ctx, endpoint, messages, die_after=None):
-        self.sock = ctx.socket(zmq.REP)
-        self.sock.linger = 0
-        deadline = time.monotonic() + 10.0
-        while True:  # a restarted transmitter binds its old port as soon as the OS has released it
-            try:
-                self.sock.bind(endpoint)
-                break
-            except zmq.ZMQError as err:
-                if err.errno != zmq.EADDRINUSE or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.messages, self.die_after, self.sent = list(messages), die_after, 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-        _PEERS.append(self)
-
-    def _serve(self):
-        while self.messages and not self.stop.is_set():
-            if not self.sock.poll(50):
-                continue
-            self.sock.recv()
-            if self.die_after is not None and self.sent == self.die_after:
-                self.sock.close(linger=0)  # crash: the request in flight is never answered
-                return
-            self.sock.send(self.messages.pop(0))
-            self.sent += 1
-        self.sock.close(linger=5000)  # the last reply still goes out
-
-
-class FakeReceiver:
-    """srsRAN's receiver side: a REQ socket sending one-byte requests."""
-
-    def __init__(self, ctx, endpoint):
-        self.sock = ctx.socket(zmq.REQ)
-        self.sock.linger = 0
-        self.sock.connect(endpoint)
-
-    def get(self, n: int) -> list[bytes]:
-        out = []
-        for _ in range(n):
-            self.sock.send(b"\xff")
-            assert self.sock.poll(10_000), "no reply from the bridge"
-            out.append(self.sock.recv())
-        return out
 
 
 def _messages(rng, sizes):
@@ -86,17 +28,6 @@ def _sizes(rng, total, max_len):
     while sum(sizes) < total:
         sizes.append(int(rng.integers(1, max_len)))
     return sizes
-
-
-@pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    while _PEERS:
-        peer = _PEERS.pop()
-        peer.stop.set()
-        peer.thread.join(10)
-    c.destroy(linger=0)
 
 
 def _forwarder(ctx, upstream, channel=None):
@@ -150,12 +81,16 @@ def test_any_message_sizes_give_the_same_output_samples(ctx, rng, flow):
     assert not np.array_equal(one, x)  # the channel did something
 
 
-def test_transmitter_restart_with_a_request_in_flight_loses_no_sample(ctx, rng, flow):
-    sizes = [1920] * 12
-    x, msgs = _messages(rng, sizes)
+def _subframes_and_channel(rng, flow, n_messages):
+    """Messages of one subframe, the channel's one-shot output for them, and a fresh twin of that channel."""
+    x, msgs = _messages(rng, [1920] * n_messages)
     plan = pass_plan(flow)
     reference = LinkChannel(plan.dl, plan.sample_rate_sps, False, make_rng(9)).process(x)
-    channel = LinkChannel(plan.dl, plan.sample_rate_sps, False, make_rng(9))
+    return msgs, reference, LinkChannel(plan.dl, plan.sample_rate_sps, False, make_rng(9))
+
+
+def test_transmitter_restart_with_a_request_in_flight_loses_no_sample(ctx, rng, flow):
+    msgs, reference, channel = _subframes_and_channel(rng, flow, 12)
     first = FakeTransmitter(ctx, ANY, msgs, die_after=5)  # takes the 6th request, then crashes
     fwd, stop, thread = _forwarder(ctx, first.endpoint, channel.process)
     rx = FakeReceiver(ctx, fwd.endpoint)
@@ -173,11 +108,7 @@ def test_transmitter_restart_with_a_request_in_flight_loses_no_sample(ctx, rng, 
 
 
 def test_receiver_restart_continues_the_stream_where_it_is(ctx, rng, flow):
-    sizes = [1920] * 10
-    x, msgs = _messages(rng, sizes)
-    plan = pass_plan(flow)
-    reference = LinkChannel(plan.dl, plan.sample_rate_sps, False, make_rng(9)).process(x)
-    channel = LinkChannel(plan.dl, plan.sample_rate_sps, False, make_rng(9))
+    msgs, reference, channel = _subframes_and_channel(rng, flow, 10)
     tx = FakeTransmitter(ctx, ANY, msgs)
     fwd, stop, thread = _forwarder(ctx, tx.endpoint, channel.process)
     first = FakeReceiver(ctx, fwd.endpoint)
