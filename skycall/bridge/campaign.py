@@ -43,6 +43,14 @@ def _point_flow(base: Flowgraph, key: str, value: float, point_s: float) -> Flow
     return dataclasses.replace(base, srsran=cfg, duration_s=point_s)
 
 
+def _run(flow: Flowgraph, run_dir: Path) -> dict:
+    """One run's summary; Ctrl-C during a run ends the whole campaign."""
+    summary = SrsranRun(flow, run_dir, echo=False).run()
+    if summary["run"]["end_reason"] == "interrupted":
+        raise KeyboardInterrupt
+    return summary
+
+
 def _row(summary: dict, run_dir: Path, **extra) -> dict:
     s, run = summary["srsran"], summary["run"]
     return {**extra, "passed": bool(s["cells_found"] and s["rach_complete"]), "cells_found": s["cells_found"],
@@ -71,7 +79,7 @@ def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, qui
         for value in (QUICK[name] if quick else values):
             run_dir = out / name / f"{value * scale:g}{unit.replace('/', '_').replace('µ', 'u')}"
             print(f"interop: {name} = {value * scale:g} {unit}", flush=True)
-            summary = SrsranRun(_point_flow(base, key, value, point_s), run_dir, echo=False).run()
+            summary = _run(_point_flow(base, key, value, point_s), run_dir)
             rows.append(_row(summary, run_dir, sweep=name, value=float(value), shown=value * scale, unit=unit))
             print(f"  -> {'pass' if rows[-1]['passed'] else 'FAIL'}: {rows[-1]['diagnosis']}", flush=True)
         edge = envelope(rows)
@@ -92,7 +100,7 @@ def run_pass(base: Flowgraph, out: Path, pass_s: float) -> list[dict]:
                                        srsran=dataclasses.replace(base.srsran, channel="pass", stop_after_rach=0))
             run_dir = out / "pass" / f"{where}_{'on' if comp else 'off'}"
             print(f"interop: pass at the beam {where}, compensation {'on' if comp else 'off'}", flush=True)
-            summary = SrsranRun(flow, run_dir, echo=False).run()
+            summary = _run(flow, run_dir)
             s = summary["srsran"]
             ra = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "rach_complete"]
             cells = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "cell_found"]
