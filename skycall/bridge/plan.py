@@ -22,6 +22,12 @@ checked against the trajectory's own beam-centre Doppler (the serving beam must 
 
 ``channel = "static"``: no pass, only the configured offsets, a triangle-wave Doppler ramp and a delay
 (the envelope sweeps). Both modes add ``[srsran]``'s dl/ul offsets, ramp and extra delay.
+
+What the eNodeB receives: a terrestrial UE locks its uplink carrier to the downlink it receives (within
+0.1 ppm), and srsUE does so by default (it takes its DL CFO estimate for its own oscillator's error and
+shifts its uplink by it, scaled to the UL carrier). A DL offset δ_dl therefore reaches the eNodeB as
+δ_dl·f_UL/f_DL on top of the bridge's UL offset δ_ul: :meth:`BridgePlan.ul_at_enb_hz` (after beam-centre
+compensation in a pass ≈ 2·δ_ul, the "satellite sees twice the residual" of NTN).
 """
 
 from dataclasses import dataclass
@@ -66,6 +72,20 @@ class BridgePlan:
     dl: LinkPlan
     ul: LinkPlan
     info: dict
+
+    def ul_at_enb_hz(self, n) -> np.ndarray:
+        """Offset of the UE's uplink at the eNodeB at sample(s) n: δ_ul + δ_dl·f_UL/f_DL (the UE locked to the DL)."""
+        n = np.asarray(n, dtype=np.float64)
+        dl = np.interp(n, self.dl.index, self.dl.residual_hz)
+        return np.interp(n, self.ul.index, self.ul.residual_hz) + dl * self.ul.freq_hz / self.dl.freq_hz
+
+
+def _plan(fs: float, links: dict, info: dict) -> BridgePlan:
+    """The plan, its info completed with the uplink offset at the eNodeB over the run (UE locked to the DL)."""
+    plan = BridgePlan(fs, links["dl"], links["ul"], info)
+    at_enb = plan.ul_at_enb_hz(np.union1d(plan.dl.index, plan.ul.index))
+    info["ul"]["offset_at_enb_with_ue_lock_hz"] = [float(np.min(at_enb)), float(np.max(at_enb))]
+    return plan
 
 
 def triangle(t_s: float, rate_hz_s: float, span_hz: float) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +201,7 @@ def pass_plan(flow: Flowgraph) -> BridgePlan:
         "latency_s": 0.0 if cfg.full_delay else latency_s,
         **{name: _link_info(links[name], raw[name], links[name].index / fs) for name in ("dl", "ul")},
     }
-    return BridgePlan(fs, links["dl"], links["ul"], info)
+    return _plan(fs, links, info)
 
 
 def static_plan(cfg: SrsranConfig, duration_s: float) -> BridgePlan:
@@ -202,7 +222,7 @@ def static_plan(cfg: SrsranConfig, duration_s: float) -> BridgePlan:
             "full_delay": False, "delay_s": cfg.delay_s, "dl_rate_hz_s": cfg.dl_rate_hz_s,
             "dl_rate_span_hz": cfg.dl_rate_span_hz,
             **{name: _link_info(links[name], links[name].doppler_hz, links[name].index / fs) for name in ("dl", "ul")}}
-    return BridgePlan(fs, links["dl"], links["ul"], info)
+    return _plan(fs, links, info)
 
 
 def bridge_plan(flow: Flowgraph) -> BridgePlan | None:

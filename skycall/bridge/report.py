@@ -56,8 +56,8 @@ def timeline_axes(ax, status: list[dict], events: list[dict], label: str = "") -
                 label=f"{label}DL Doppler (raw)")
         ax.plot(t, [e["channel"]["dl"]["offset_at_receiver_hz"] / 1e3 for e in pts], color="C1", lw=1.5,
                 label=f"{label}DL offset at the UE")
-        ax.plot(t, [e["channel"]["ul"]["offset_at_receiver_hz"] / 1e3 for e in pts], "--", color="C5", lw=1,
-                label=f"{label}UL offset at the eNodeB")
+        ax.plot(t, [e["channel"]["ul"].get("at_enb_with_ue_lock_hz", e["channel"]["ul"]["offset_at_receiver_hz"]) / 1e3
+                    for e in pts], "--", color="C5", lw=1, label=f"{label}UL at the eNodeB (UE locked to its DL)")
     for kind, (colour, name) in _MARKERS.items():
         ts = [e["t_s"] for e in events if e["event"] == kind and e.get("t_s") is not None]
         if ts:

@@ -113,6 +113,7 @@ class Bridge:
                          "gain_db": float(np.interp(n, lp.index, lp.gain_db))}
             if lp.delay_s is not None:
                 out[name]["delay_s"] = float(np.interp(n, lp.index, lp.delay_s))
+        out["ul"]["at_enb_with_ue_lock_hz"] = float(self.plan.ul_at_enb_hz(t_s * self.sample_rate_sps))
         return out
 
     def status(self) -> dict:

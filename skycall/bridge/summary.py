@@ -51,6 +51,8 @@ def _pass_numbers(start: dict | None) -> dict:
                          "max_abs_offset_at_receiver_hz": link["max_abs_offset_at_receiver_hz"],
                          "max_abs_rate_at_receiver_hz_s": link["max_abs_rate_at_receiver_hz_s"],
                          "gain_db": link["gain_db"], "delay_applied_s": link.get("delay_applied_s")}
+            if "offset_at_enb_with_ue_lock_hz" in link:
+                out[name]["offset_at_enb_with_ue_lock_hz"] = link["offset_at_enb_with_ue_lock_hz"]
     return out
 
 
@@ -108,9 +110,11 @@ def diagnosis(s: dict, passed: dict) -> str:
                 f"exceeds what the eNodeB's PRACH window / timing advance absorbs (<= {env['delay_s'] * 1e3:.2f} ms "
                 "measured)")
     ul_lo, ul_hi = ul["doppler_after_compensation_hz"]
-    return (f"cell and PLMN found {n_cells}x but {step}: the UL offset at the eNodeB was {ul_lo:+.0f}..{ul_hi:+.0f} "
-            f"Hz (compensation {comp}; PRACH needs |offset| <= {env['ul_offset_hz']:.0f} Hz measured) plus twice "
-            "the UE's residual DL error; " + offsets)
+    enb_lo, enb_hi = ul.get("offset_at_enb_with_ue_lock_hz", [ul_lo, ul_hi])
+    return (f"cell and PLMN found {n_cells}x but {step}: the eNodeB received the uplink at {enb_lo:+.0f}..{enb_hi:+.0f}"
+            f" Hz: the bridge's UL offset {ul_lo:+.0f}..{ul_hi:+.0f} Hz (compensation {comp}) plus srsUE's own shift "
+            f"(it locks its uplink to the DL it receives, {lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz); PRACH needs "
+            f"|offset| <= {env['ul_offset_hz']:.0f} Hz (measured)")
 
 
 def summarise(run_dir: str | Path) -> dict:

@@ -101,3 +101,12 @@ def test_a_run_outside_the_pass_is_refused():
     flow = leo_flow()
     with pytest.raises(SkycallError, match="not served"):
         pass_plan(dataclasses.replace(flow, pass_=dataclasses.replace(flow.pass_, call_offset_s=-600.0)))
+
+
+def test_the_enb_receives_the_uplink_shifted_by_the_ue_locked_to_its_downlink(flow):
+    plan = static_plan(SrsranConfig(channel="static", dl_offset_hz=1000.0, ul_offset_hz=-300.0), 10.0)
+    assert plan.ul_at_enb_hz(12345) == pytest.approx(-300.0 + 1000.0 * UL_FREQ_HZ / DL_FREQ_HZ)
+    assert plan.info["ul"]["offset_at_enb_with_ue_lock_hz"] == [pytest.approx(766.0, abs=1.0)] * 2
+    edge = pass_plan(flow)  # 20 km off centre: the eNodeB sees twice the uplink residual (one from each way)
+    n = edge.ul.index
+    np.testing.assert_allclose(edge.ul_at_enb_hz(n), 2 * edge.ul.residual_hz, rtol=1e-9)

@@ -78,7 +78,7 @@ def test_cell_found_but_no_random_access_names_the_uplink_offset_or_the_delay(tm
     console = [_ev("cell_found", 1.0, cfo_hz=0.0), _ev("plmn_found", 1.1), _ev("prach_sent", 1.2)]
     flow = dataclasses.replace(leo_flow(), srsran=SrsranConfig(ul_offset_hz=5000.0))
     d = summarise(_write_run(tmp_path / "ul", flow, console))["srsran"]["diagnosis"]
-    assert "UL offset at the eNodeB" in d
+    assert "the eNodeB received the uplink at +46" in d and "locks its uplink to the DL" in d  # 5 kHz + 2 x residual
     flow = dataclasses.replace(leo_flow(), srsran=SrsranConfig(full_delay=True))
     d = summarise(_write_run(tmp_path / "delay", flow, console))["srsran"]["diagnosis"]
     assert "one-way delay" in d and "ms each way" in d
