@@ -4,8 +4,10 @@
    constant DL offset, a DL Doppler rate (a triangle wave of ±``RATE_SPAN_HZ`` whose slope is the rate, so
    the offset itself stays small), a constant UL offset at the eNodeB, a one-way delay added each way.
    Each point is one run that ends at the first completed random access or after ``point_s`` of stream
-   time; it passes when srsUE found the cell and completed random access. The envelope of a sweep is
-   its largest value reached through passing points only (from 0 up).
+   time. Two envelopes per sweep, each its largest value reached through passing points only (from 0 up):
+   *sync* (srsUE found the cell and decoded SIB1: its PLMN) and *access* (it also completed random access).
+   A DL offset δ reaches the eNodeB's PRACH receiver as δ·f_UL/f_DL (srsUE locks its uplink to the DL it
+   receives), so the DL access envelope is the UL one seen through the UE.
 2. **Pass**: the base flowgraph's pass run continuously over ``pass_s`` of stream time centred on the
    culmination, with beam-centre compensation on and off, at the beam centre and at the cell edge
    (``EDGE_KM`` from the centre, across the track): when along the pass the stack finds the cell and
@@ -28,10 +30,12 @@ RATE_SPAN_HZ = 500.0
 EDGE_KM = 30.0
 EDGE_BEARING_DEG = 90.0
 SWEEPS = {  # name -> (SrsranConfig key, values, unit, scale to the unit)
-    "dl_offset": ("dl_offset_hz", [0, 1e3, 2e3, 3e3, 4e3, 5e3, 6e3, 7e3, 8e3, 10e3, 12e3, 15e3, 20e3], "kHz", 1e-3),
+    "dl_offset": ("dl_offset_hz", [0, 500, 1e3, 1.5e3, 2e3, 3e3, 5e3, 6e3, 7e3, 7.5e3, 8e3, 10e3, 15e3, 20e3], "kHz",
+                  1e-3),
     "dl_rate": ("dl_rate_hz_s", [0, 100, 300, 1e3, 3e3, 10e3, 30e3, 100e3], "Hz/s", 1.0),
-    "ul_offset": ("ul_offset_hz", [0, 100, 200, 300, 400, 500, 600, 800, 1e3, 1.5e3, 2e3, 3e3], "Hz", 1.0),
-    "delay": ("delay_s", [0, 20e-6, 50e-6, 100e-6, 200e-6, 300e-6, 400e-6, 500e-6, 700e-6, 1e-3], "µs", 1e6),
+    "ul_offset": ("ul_offset_hz", [0, 250, 500, 750, 1e3, 1.25e3, 1.5e3, 1.75e3, 2e3, 3e3, 5e3], "Hz", 1.0),
+    "delay": ("delay_s", [0, 20e-6, 50e-6, 100e-6, 150e-6, 200e-6, 250e-6, 300e-6, 400e-6, 500e-6, 700e-6, 1e-3], "µs",
+              1e6),
 }
 QUICK = {"dl_offset": [0, 3e3, 6e3, 10e3], "dl_rate": [0, 1e3, 10e3], "ul_offset": [0, 300, 1e3],
          "delay": [0, 100e-6, 500e-6]}
@@ -53,19 +57,21 @@ def _run(flow: Flowgraph, run_dir: Path) -> dict:
 
 def _row(summary: dict, run_dir: Path, **extra) -> dict:
     s, run = summary["srsran"], summary["run"]
-    return {**extra, "passed": bool(s["cells_found"] and s["rach_complete"]), "cells_found": s["cells_found"],
-            "rach_attempts": s["rach_attempts"], "rach_complete": s["rach_complete"],
+    synced = bool(s["cells_found"] and s["plmn_found"])
+    return {**extra, "synced": synced, "passed": synced and bool(s["rach_complete"]), "cells_found": s["cells_found"],
+            "plmn_found": s["plmn_found"], "rach_attempts": s["rach_attempts"], "rach_complete": s["rach_complete"],
             "first_cell_found_s": s["first_cell_found_s"], "first_rach_complete_s": s["first_rach_complete_s"],
             "cfo_estimates_hz": s["cfo_estimates_hz"], "end_reason": run["end_reason"], "wall_s": run["wall_s"],
             "stream_per_wall": run["stream_per_wall"], "loadavg": run["loadavg_before"], "diagnosis": s["diagnosis"],
             "dir": str(run_dir)}
 
 
-def envelope(rows: list[dict]) -> float | None:
-    """The largest value reached through passing points only, from the smallest value up (None: the first fails)."""
+def envelope(rows: list[dict], key: str = "passed") -> float | None:
+    """The largest value reached through points with ``key`` true only, from the smallest value up (None: the
+    first fails)."""
     best = None
     for r in sorted(rows, key=lambda r: r["value"]):
-        if not r["passed"]:
+        if not r[key]:
             break
         best = r["value"]
     return best
@@ -82,10 +88,10 @@ def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, qui
             summary = _run(_point_flow(base, key, value, point_s), run_dir)
             rows.append(_row(summary, run_dir, sweep=name, value=float(value), shown=value * scale, unit=unit))
             print(f"  -> {'pass' if rows[-1]['passed'] else 'FAIL'}: {rows[-1]['diagnosis']}", flush=True)
-        edge = envelope(rows)
-        results[name] = {"key": key, "unit": unit, "scale": scale, "rows": rows, "envelope": edge,
-                         "first_failure": next((r["value"] for r in sorted(rows, key=lambda r: r["value"])
-                                                if not r["passed"]), None)}
+        ordered = sorted(rows, key=lambda r: r["value"])
+        results[name] = {"key": key, "unit": unit, "scale": scale, "rows": rows, "envelope": envelope(rows),
+                         "sync_envelope": envelope(rows, "synced"),
+                         "first_failure": next((r["value"] for r in ordered if not r["passed"]), None)}
     return results
 
 
@@ -124,7 +130,8 @@ def run_campaign(base: Flowgraph, out: Path, only: list[str] | None = None, poin
                "pass_s": pass_s, "quick": quick, "flowgraph": base.path}
     if only is None or "pass" in only:
         results["pass"] = run_pass(base, out, pass_s)
-    results["envelope"] = {name: sweep["envelope"] for name, sweep in results["sweeps"].items()}
+    results["envelope"] = {name: {"sync": sweep["sync_envelope"], "access": sweep["envelope"]}
+                           for name, sweep in results["sweeps"].items()}
     (out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
     write_campaign_report(results, out)
     return results

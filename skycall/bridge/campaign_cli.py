@@ -33,9 +33,10 @@ def run(args) -> int:
             raise ConfigError("<cli>", "--" + key.replace("_", "-"), f"{getattr(args, key)} must be > 0")
     find_srsran(base)  # one clear message before anything runs
     results = run_campaign(base, Path(args.out), args.only, args.point_s, args.pass_s, args.quick)
-    for name, value in results["envelope"].items():
-        sweep = results["sweeps"][name]
-        shown = "none (fails at 0)" if value is None else f"{value * sweep['scale']:g} {sweep['unit']}"
-        print(f"envelope {name}: {shown}")
+    for name, sweep in results["sweeps"].items():
+        shown = {k: "none" if sweep[k] is None else f"{sweep[k] * sweep['scale']:g} {sweep['unit']}"
+                 for k in ("sync_envelope", "envelope")}
+        print(f"envelope {name}: sync (cell + SIB1) {shown['sync_envelope']}, "
+              f"access (random access) {shown['envelope']}")
     print(f"results in {Path(args.out) / 'results.json'}, report {Path(args.out) / 'report.html'}")
     return 0

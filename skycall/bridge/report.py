@@ -105,15 +105,15 @@ def write_campaign_report(results: dict, out: Path) -> Path:
         for ax, (name, sweep) in zip(axes[0], sweeps.items(), strict=True):
             rows = sorted(sweep["rows"], key=lambda r: r["value"])
             for r in rows:
-                ax.plot(r["shown"], 1.0 if r["passed"] else 0.0, "o" if r["passed"] else "x",
-                        color="C2" if r["passed"] else "C3", ms=8)
+                level = 2.0 if r["passed"] else 1.0 if r["synced"] else 0.0
+                ax.plot(r["shown"], level, "o" if r["passed"] else "x", color=("C3", "C1", "C2")[int(level)], ms=8)
             if sweep["envelope"] is not None:
                 ax.axvline(sweep["envelope"] * sweep["scale"], color="C2", ls="--", lw=1)
-            ax.set_yticks([0, 1], ["fail", "RA complete"])
-            ax.set_ylim(-0.3, 1.3)
+            ax.set_yticks([0, 1, 2], ["no cell", "cell + SIB1", "RA complete"])
+            ax.set_ylim(-0.3, 2.3)
             ax.set_xlabel(f"{name.replace('_', ' ')} ({sweep['unit']})")
             ax.grid(True, alpha=0.3)
-        fig.suptitle("One impairment at a time: did srsUE find the cell and complete random access?")
+        fig.suptitle("One impairment at a time: how far did srsUE get? (sync: cell + SIB1; access: random access)")
         fig.tight_layout()
         figs["sweeps"] = _png(fig)
     if results["pass"]:
@@ -131,7 +131,8 @@ def write_campaign_report(results: dict, out: Path) -> Path:
             axes[0, 0].legend(fontsize=7, loc="best")
         fig.tight_layout()
         figs["pass"] = _png(fig)
-    env_rows = [{"sweep": n, "envelope": None if s["envelope"] is None else s["envelope"] * s["scale"],
+    env_rows = [{"sweep": n, "sync envelope": None if s["sync_envelope"] is None else s["sync_envelope"] * s["scale"],
+                 "access envelope": None if s["envelope"] is None else s["envelope"] * s["scale"],
                  "first failure": None if s["first_failure"] is None else s["first_failure"] * s["scale"],
                  "unit": s["unit"], "points": len(s["rows"])} for n, s in sweeps.items()]
     point_rows = [r for s in sweeps.values() for r in s["rows"]]
@@ -139,9 +140,10 @@ def write_campaign_report(results: dict, out: Path) -> Path:
             f"at a time, {results['point_s']:g} s of stream per point, a point passes when srsUE finds the cell and "
             "completes random access. Pass: the base flowgraph's pass over "
             f"{results['pass_s']:g} s centred on the culmination.</p><h2>envelope</h2>"
-            + table(["sweep", "envelope", "first failure", "unit", "points"], env_rows)
+            + table(["sweep", "sync envelope", "access envelope", "first failure", "unit", "points"], env_rows)
             + "<h2>sweep points</h2>"
-            + table(["sweep", "shown", "unit", "passed", "cells_found", "rach_complete", "first_cell_found_s",
+            + table(["sweep", "shown", "unit", "synced", "passed", "cells_found", "plmn_found", "rach_complete",
+                     "first_cell_found_s",
                      "first_rach_complete_s", "cfo_estimates_hz", "stream_per_wall", "diagnosis"], point_rows, "passed")
             + "<h2>pass runs</h2>"
             + table(["where", "precompensation", "dl_offset_at_ue_hz", "ul_offset_at_enb_hz", "cells_found",

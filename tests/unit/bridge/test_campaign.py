@@ -1,0 +1,68 @@
+"""The interop campaign's bookkeeping with a stand-in for srsRAN: envelopes, results and the report."""
+
+import json
+
+import pytest
+from bridge_flows import leo_flow
+
+from skycall.bridge import campaign
+
+
+class FakeRun:
+    """Stands in for SrsranRun: srsUE syncs below 7 kHz of DL offset, accesses when the eNodeB sees < 1.1 kHz."""
+
+    def __init__(self, flow, out_dir, echo=True):
+        self.flow, self.out = flow, out_dir
+
+    def run(self):
+        cfg = self.flow.srsran
+        at_enb = abs(cfg.ul_offset_hz + cfg.dl_offset_hz * 1.066)
+        synced = cfg.dl_offset_hz <= 7e3 and cfg.dl_rate_hz_s <= 1e3
+        access = synced and at_enb < 1.1e3 and cfg.delay_s <= 300e-6
+        if cfg.channel == "pass":
+            synced = access = self.flow.beam.precompensation
+        events = [{"t_s": 1.0, "wall_s": 3.0, "proc": "srsue", "event": "cell_found", "cfo_hz": 0.0}] if synced else []
+        events += [{"t_s": 1.2, "wall_s": 3.2, "proc": "srsue", "event": "rach_complete", "ta": 0}] if access else []
+        self.out.mkdir(parents=True)
+        status = [{"t": "bridge_status", "t_s": t, "channel": {"dl": {"doppler_hz": 1e3, "offset_at_receiver_hz": 0.0},
+                                                               "ul": {"offset_at_receiver_hz": 0.0}}} for t in (0, 2)]
+        (self.out / "telemetry.jsonl").write_text("".join(json.dumps(e) + "\n" for e in status))
+        summary = {"run": {"end_reason": "duration", "wall_s": 10.0, "stream_per_wall": 0.8, "loadavg_before": [1.0]},
+                   "srsran": {"cells_found": int(synced), "plmn_found": int(synced), "rach_attempts": int(synced),
+                              "rach_complete": int(access), "first_cell_found_s": None, "first_rach_complete_s": None,
+                              "cfo_estimates_hz": [], "diagnosis": "fake", "events": events,
+                              "pass": {"dl": {"doppler_after_compensation_hz": [0.0, 0.0]},
+                                       "ul": {"doppler_after_compensation_hz": [0.0, 0.0]}}}}
+        (self.out / "summary.json").write_text(json.dumps(summary))
+        return summary
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    monkeypatch.setattr(campaign, "SrsranRun", FakeRun)
+
+
+def test_envelopes_results_and_report(fake_runs, tmp_path):
+    results = campaign.run_campaign(leo_flow(), tmp_path, point_s=4.0, pass_s=20.0)
+    assert results["envelope"]["dl_offset"] == {"sync": 7e3, "access": 1e3}
+    assert results["envelope"]["ul_offset"] == {"sync": 5e3, "access": 1e3}
+    assert results["envelope"]["dl_rate"]["sync"] == 1e3 and results["envelope"]["delay"]["access"] == 300e-6
+    assert [(r["where"], r["precompensation"], r["rach_complete"]) for r in results["pass"]] == [
+        ("centre", True, 1), ("centre", False, 0), ("edge", True, 1), ("edge", False, 0)]
+    assert results["pass"][0]["rach_complete_at_s"] == [pytest.approx(1.2 - 10.0)]  # from culmination
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["envelope"] == json.loads(json.dumps(results["envelope"]))
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "src='http" not in page and "access envelope" in page
+
+
+def test_envelope_stops_at_the_first_failure():
+    rows = [{"value": v, "passed": ok} for v, ok in ((0, True), (2, False), (1, True), (3, True))]
+    assert campaign.envelope(rows) == 1
+    assert campaign.envelope([{"value": 0, "passed": False}]) is None
+
+
+def test_only_selected_parts_run(fake_runs, tmp_path):
+    results = campaign.run_campaign(leo_flow(), tmp_path, only=["delay"], quick=True)
+    assert list(results["sweeps"]) == ["delay"] and results["pass"] == []
+    assert [r["value"] for r in results["sweeps"]["delay"]["rows"]] == campaign.QUICK["delay"]
