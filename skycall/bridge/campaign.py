@@ -2,7 +2,8 @@
 
 1. **Sweeps** (``channel = "static"``: no pass, one impairment at a time, everything else ideal): a
    constant DL offset, a DL Doppler rate (a triangle wave of ±``RATE_SPAN_HZ`` whose slope is the rate, so
-   the offset itself stays small), a constant UL offset at the eNodeB, a one-way delay added each way.
+   the offset itself stays small), a constant UL offset at the eNodeB, a one-way delay added each way
+   (with the install's PRACH configuration, and again with one for a large cell).
    Each point is one run that ends at the first completed random access or after ``point_s`` of stream
    time. Two envelopes per sweep, each its largest value reached through passing points only (from 0 up):
    *sync* (srsUE found the cell and decoded SIB1: its PLMN) and *access* (it also completed random access).
@@ -26,24 +27,27 @@ import numpy as np
 from skycall.bridge.runner import SrsranRun
 from skycall.config.flowgraph import Flowgraph
 
-RATE_SPAN_HZ = 500.0
+RATE_SPAN_HZ = 200.0  # the ramp's offset stays where random access is reliable (< 250 Hz at the eNodeB)
 EDGE_KM = 30.0
 EDGE_BEARING_DEG = 90.0
-SWEEPS = {  # name -> (SrsranConfig key, values, unit, scale to the unit)
-    "dl_offset": ("dl_offset_hz", [0, 500, 1e3, 1.5e3, 2e3, 3e3, 5e3, 6e3, 7e3, 7.5e3, 8e3, 10e3, 15e3, 20e3], "kHz",
-                  1e-3),
-    "dl_rate": ("dl_rate_hz_s", [0, 100, 300, 1e3, 3e3, 10e3, 30e3, 100e3], "Hz/s", 1.0),
-    "ul_offset": ("ul_offset_hz", [0, 250, 500, 750, 1e3, 1.25e3, 1.5e3, 1.75e3, 2e3, 3e3, 5e3], "Hz", 1.0),
-    "delay": ("delay_s", [0, 20e-6, 50e-6, 100e-6, 150e-6, 200e-6, 250e-6, 300e-6, 400e-6, 500e-6, 700e-6, 1e-3], "µs",
-              1e6),
+#: name -> (SrsranConfig key, values, unit, scale to the unit, other [srsran] settings of the sweep)
+SWEEPS = {
+    "dl_offset": ("dl_offset_hz", [0, 250, 500, 1e3, 2e3, 3e3, 5e3, 6e3, 7e3, 7.5e3, 8e3, 10e3, 15e3, 20e3], "kHz",
+                  1e-3, {}),
+    "dl_rate": ("dl_rate_hz_s", [0, 100, 300, 1e3, 3e3, 10e3, 30e3, 100e3], "Hz/s", 1.0,
+                {"dl_rate_span_hz": RATE_SPAN_HZ}),
+    "ul_offset": ("ul_offset_hz", [0, 100, 200, 250, 300, 400, 500, 600, 750, 1e3, 1.5e3, 2e3, 5e3], "Hz", 1.0, {}),
+    "delay": ("delay_s", [0, 5e-6, 10e-6, 15e-6, 20e-6, 30e-6, 50e-6, 100e-6, 300e-6, 1e-3], "µs", 1e6, {}),
+    # the same eNodeB configured for a large cell (PRACH N_CS = 419: round trips up to ~400 µs)
+    "delay_large_cell": ("delay_s", [0, 50e-6, 100e-6, 150e-6, 200e-6, 250e-6, 300e-6, 500e-6], "µs", 1e6,
+                         {"prach_zero_correlation_zone": 15}),
 }
-QUICK = {"dl_offset": [0, 3e3, 6e3, 10e3], "dl_rate": [0, 1e3, 10e3], "ul_offset": [0, 300, 1e3],
-         "delay": [0, 100e-6, 500e-6]}
+QUICK = {"dl_offset": [0, 3e3, 8e3], "dl_rate": [0, 1e3, 10e3], "ul_offset": [0, 200, 1e3], "delay": [0, 10e-6, 50e-6],
+         "delay_large_cell": [0, 150e-6, 500e-6]}
 
 
-def _point_flow(base: Flowgraph, key: str, value: float, point_s: float) -> Flowgraph:
-    cfg = dataclasses.replace(base.srsran, channel="static", stop_after_rach=1, **{key: float(value)},
-                              **({"dl_rate_span_hz": RATE_SPAN_HZ} if key == "dl_rate_hz_s" else {}))
+def _point_flow(base: Flowgraph, key: str, value: float, point_s: float, settings: dict) -> Flowgraph:
+    cfg = dataclasses.replace(base.srsran, channel="static", stop_after_rach=1, **{key: float(value)}, **settings)
     return dataclasses.replace(base, srsran=cfg, duration_s=point_s)
 
 
@@ -80,16 +84,17 @@ def envelope(rows: list[dict], key: str = "passed") -> float | None:
 def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, quick: bool) -> dict:
     results = {}
     for name in names:
-        key, values, unit, scale = SWEEPS[name]
+        key, values, unit, scale, settings = SWEEPS[name]
         rows = []
         for value in (QUICK[name] if quick else values):
             run_dir = out / name / f"{value * scale:g}{unit.replace('/', '_').replace('µ', 'u')}"
             print(f"interop: {name} = {value * scale:g} {unit}", flush=True)
-            summary = _run(_point_flow(base, key, value, point_s), run_dir)
+            summary = _run(_point_flow(base, key, value, point_s, settings), run_dir)
             rows.append(_row(summary, run_dir, sweep=name, value=float(value), shown=value * scale, unit=unit))
             print(f"  -> {'pass' if rows[-1]['passed'] else 'FAIL'}: {rows[-1]['diagnosis']}", flush=True)
         ordered = sorted(rows, key=lambda r: r["value"])
-        results[name] = {"key": key, "unit": unit, "scale": scale, "rows": rows, "envelope": envelope(rows),
+        results[name] = {"key": key, "unit": unit, "scale": scale, "settings": settings, "rows": rows,
+                         "envelope": envelope(rows),
                          "sync_envelope": envelope(rows, "synced"),
                          "first_failure": next((r["value"] for r in ordered if not r["passed"]), None)}
     return results

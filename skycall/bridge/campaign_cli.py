@@ -7,7 +7,7 @@ from skycall.config.flowgraph import load_flowgraph
 from skycall.errors import ConfigError
 
 DEFAULT_FLOWGRAPH = Path(__file__).resolve().parents[2] / "flowgraphs" / "srsran_leo.toml"
-PARTS = ("dl_offset", "dl_rate", "ul_offset", "delay", "pass")
+PARTS = ("dl_offset", "dl_rate", "ul_offset", "delay", "delay_large_cell", "pass")
 
 
 def add_arguments(parser) -> None:

@@ -9,10 +9,12 @@ srsRAN is optional: the directory comes from ``[srsran] dir`` (relative to the f
 srsRAN loads its ZMQ radio with ``dlopen("libsrsran_rf_zmq.so")``; :func:`plugin_dir` links the plugin
 into the run directory under that name (an install copied without its symbolic links still works).
 Everything else is the install's own configuration with command-line overrides: the ZMQ ports and
-base rate, the cell bandwidth, and the log files (the example configs log to fixed files in /tmp).
+base rate, the cell bandwidth, and the log files (the example configs log to fixed files in /tmp); only
+the PRACH zero-correlation zone, on request, is set in a copy of its sib.conf in the run directory.
 """
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -95,6 +97,21 @@ def environment(install: SrsranInstall, run_dir: Path) -> dict:
     return {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(p for p in paths if p)}
 
 
+def sib_config(install: SrsranInstall, flow: Flowgraph, run_dir: Path) -> Path:
+    """The eNodeB's SIB configuration: the install's, or a copy in ``run_dir`` with the PRACH zero-correlation
+    zone set (``[srsran] prach_zero_correlation_zone``: the cyclic-shift spacing N_CS of TS 36.211, which bounds
+    the round trip a preamble may take: 5 → N_CS = 26 → ~25 µs, 13 → 167 → ~160 µs, 15 → 419 → ~400 µs)."""
+    zone, path = flow.srsran.prach_zero_correlation_zone, install.conf["sib"]
+    if zone < 0:
+        return path
+    text, n = re.subn(r"(zero_correlation_zone_config\s*=\s*)\d+", rf"\g<1>{zone}", path.read_text())
+    if n != 1:
+        raise SkycallError(f"{path}: expected one zero_correlation_zone_config to set, found {n}")
+    out = Path(run_dir) / "sib.conf"
+    out.write_text(text)
+    return out
+
+
 def _zmq_args(tx_port: str, rx_port: str, ident: str, n_prb: int, extra: str = "") -> str:
     return f"{extra}tx_port={tx_port},rx_port={rx_port},id={ident},base_srate={int(SRSRAN_RATES_SPS[n_prb])}"
 
@@ -102,7 +119,7 @@ def _zmq_args(tx_port: str, rx_port: str, ident: str, n_prb: int, extra: str = "
 def enb_command(install: SrsranInstall, flow: Flowgraph, run_dir: Path, tx_port: str, rx_port: str) -> list[str]:
     """srsenb with the install's configs, the ZMQ radio on the given ports and logs in ``run_dir``."""
     cfg, c = flow.srsran, install.conf
-    return [str(install.srsenb), str(c["enb"]), f"--enb_files.sib_config={c['sib']}",
+    return [str(install.srsenb), str(c["enb"]), f"--enb_files.sib_config={sib_config(install, flow, run_dir)}",
             f"--enb_files.rr_config={c['rr']}", f"--enb_files.rb_config={c['rb']}", f"--enb.n_prb={cfg.n_prb}",
             "--rf.device_name=zmq",
             "--rf.device_args=" + _zmq_args(tx_port, rx_port, "enb", cfg.n_prb, "fail_on_disconnect=true,"),

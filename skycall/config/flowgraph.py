@@ -134,6 +134,8 @@ class SrsranConfig:
     ul_offset_hz: float = spec(0.0, lo=-200e3, hi=200e3, doc="constant frequency offset added to the uplink")
     delay_s: float = spec(0.0, lo=0.0, hi=0.05, doc="one-way delay added in each direction")
     stop_after_rach: int = spec(0, lo=0, hi=1000, doc="end the run after this many completed random accesses")
+    prach_zero_correlation_zone: int = spec(-1, lo=-1, hi=15, doc="PRACH zeroCorrelationZoneConfig set in a copy of "
+                                            "the install's sib.conf (larger: longer round trips); -1: unchanged")
     enb_args: list[str] = spec(default_factory=list, doc="extra srsenb command-line options")
     ue_args: list[str] = spec(default_factory=list, doc="extra srsue command-line options")
 

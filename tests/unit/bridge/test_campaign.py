@@ -18,7 +18,8 @@ class FakeRun:
         cfg = self.flow.srsran
         at_enb = abs(cfg.ul_offset_hz + cfg.dl_offset_hz * 1.066)
         synced = cfg.dl_offset_hz <= 7e3 and cfg.dl_rate_hz_s <= 1e3
-        access = synced and at_enb < 1.1e3 and cfg.delay_s <= 300e-6
+        max_delay_s = 300e-6 if cfg.prach_zero_correlation_zone == 15 else 10e-6
+        access = synced and at_enb < 1.1e3 and cfg.delay_s <= max_delay_s
         if cfg.channel == "pass":
             synced = access = self.flow.beam.precompensation
         events = [{"t_s": 1.0, "wall_s": 3.0, "proc": "srsue", "event": "cell_found", "cfo_hz": 0.0}] if synced else []
@@ -46,7 +47,8 @@ def test_envelopes_results_and_report(fake_runs, tmp_path):
     results = campaign.run_campaign(leo_flow(), tmp_path, point_s=4.0, pass_s=20.0)
     assert results["envelope"]["dl_offset"] == {"sync": 7e3, "access": 1e3}
     assert results["envelope"]["ul_offset"] == {"sync": 5e3, "access": 1e3}
-    assert results["envelope"]["dl_rate"]["sync"] == 1e3 and results["envelope"]["delay"]["access"] == 300e-6
+    assert results["envelope"]["dl_rate"]["sync"] == 1e3 and results["envelope"]["delay"]["access"] == 10e-6
+    assert results["envelope"]["delay_large_cell"]["access"] == 300e-6
     assert [(r["where"], r["precompensation"], r["rach_complete"]) for r in results["pass"]] == [
         ("centre", True, 1), ("centre", False, 0), ("edge", True, 1), ("edge", False, 0)]
     assert results["pass"][0]["rach_complete_at_s"] == [pytest.approx(1.2 - 10.0)]  # from culmination

@@ -67,3 +67,18 @@ def test_command_lines_override_ports_rate_bandwidth_and_logs(tmp_path):
             "base_srate=23040000") in enb
     assert "--gw.netns=ns1" in ue and ue[-1] == "--phy.nof_phy_threads=1"
     assert "--rf.device_args=tx_port=tcp://127.0.0.1:3,rx_port=tcp://127.0.0.1:4,id=ue,base_srate=23040000" in ue
+
+
+def test_prach_zero_correlation_zone_is_set_in_a_copy_of_the_sib_config(tmp_path):
+    root = _install(tmp_path / "srsran")
+    (root / "conf" / "sib.conf").write_text("prach_cnfg_info =\n{\n  zero_correlation_zone_config = 5;\n};\n")
+    install = find_srsran(None, env={"SKYCALL_SRSRAN": str(root)})
+    run = tmp_path / "run"
+    run.mkdir()
+    flow = dataclasses.replace(leo_flow(), srsran=SrsranConfig(prach_zero_correlation_zone=13))
+    enb = enb_command(install, flow, run, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2")
+    assert f"--enb_files.sib_config={run / 'sib.conf'}" in enb
+    assert "zero_correlation_zone_config = 13;" in (run / "sib.conf").read_text()
+    assert "= 5;" in (root / "conf" / "sib.conf").read_text()  # the install is untouched
+    unchanged = enb_command(install, leo_flow(), run, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2")
+    assert f"--enb_files.sib_config={root / 'conf' / 'sib.conf'}" in unchanged
