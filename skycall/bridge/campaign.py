@@ -71,32 +71,36 @@ def _row(summary: dict, run_dir: Path, **extra) -> dict:
 
 
 def envelope(rows: list[dict], key: str = "passed") -> float | None:
-    """The largest value reached through points with ``key`` true only, from the smallest value up (None: the
-    first fails)."""
+    """The largest value reached through values whose every run has ``key`` true, from the smallest value up
+    (None: the first value fails)."""
     best = None
-    for r in sorted(rows, key=lambda r: r["value"]):
-        if not r[key]:
+    for value in sorted({r["value"] for r in rows}):
+        if not all(r[key] for r in rows if r["value"] == value):
             break
-        best = r["value"]
+        best = value
     return best
 
 
-def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, quick: bool) -> dict:
+def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, quick: bool, repeats: int = 1) -> dict:
+    """Each sweep's points, ``repeats`` runs each (the seed changes the noise and srsUE draws its preambles)."""
     results = {}
     for name in names:
         key, values, unit, scale, settings = SWEEPS[name]
         rows = []
         for value in (QUICK[name] if quick else values):
-            run_dir = out / name / f"{value * scale:g}{unit.replace('/', '_').replace('µ', 'u')}"
-            print(f"interop: {name} = {value * scale:g} {unit}", flush=True)
-            summary = _run(_point_flow(base, key, value, point_s, settings), run_dir)
-            rows.append(_row(summary, run_dir, sweep=name, value=float(value), shown=value * scale, unit=unit))
-            print(f"  -> {'pass' if rows[-1]['passed'] else 'FAIL'}: {rows[-1]['diagnosis']}", flush=True)
-        ordered = sorted(rows, key=lambda r: r["value"])
+            for rep in range(repeats):
+                tag = f"{value * scale:g}{unit.replace('/', '_').replace('µ', 'u')}" + (f"_{rep}" if rep else "")
+                print(f"interop: {name} = {value * scale:g} {unit}" + (f" (run {rep + 1})" if rep else ""), flush=True)
+                flow = dataclasses.replace(_point_flow(base, key, value, point_s, settings), seed=base.seed + rep)
+                summary = _run(flow, out / name / tag)
+                rows.append(_row(summary, out / name / tag, sweep=name, value=float(value), shown=value * scale,
+                                 unit=unit, repeat=rep))
+                print(f"  -> {'pass' if rows[-1]['passed'] else 'FAIL'}: {rows[-1]['diagnosis']}", flush=True)
+        failures = sorted(r["value"] for r in rows if not r["passed"])
         results[name] = {"key": key, "unit": unit, "scale": scale, "settings": settings, "rows": rows,
-                         "envelope": envelope(rows),
-                         "sync_envelope": envelope(rows, "synced"),
-                         "first_failure": next((r["value"] for r in ordered if not r["passed"]), None)}
+                         "envelope": envelope(rows), "sync_envelope": envelope(rows, "synced"),
+                         "first_failure": failures[0] if failures else None,
+                         "last_success": max((r["value"] for r in rows if r["passed"]), default=None)}
     return results
 
 
@@ -125,14 +129,14 @@ def run_pass(base: Flowgraph, out: Path, pass_s: float) -> list[dict]:
 
 
 def run_campaign(base: Flowgraph, out: Path, only: list[str] | None = None, point_s: float = 8.0,
-                 pass_s: float = 240.0, quick: bool = False) -> dict:
+                 pass_s: float = 240.0, quick: bool = False, repeats: int = 1) -> dict:
     """Run the selected parts (sweep names and/or ``"pass"``); write ``results.json`` and ``report.html``."""
     from skycall.bridge.report import write_campaign_report
 
     out.mkdir(parents=True, exist_ok=True)
     names = [n for n in SWEEPS if only is None or n in only]
-    results = {"sweeps": run_sweeps(base, out, names, point_s, quick), "pass": [], "point_s": point_s,
-               "pass_s": pass_s, "quick": quick, "flowgraph": base.path}
+    results = {"sweeps": run_sweeps(base, out, names, point_s, quick, repeats), "pass": [], "point_s": point_s,
+               "pass_s": pass_s, "quick": quick, "repeats": repeats, "flowgraph": base.path}
     if only is None or "pass" in only:
         results["pass"] = run_pass(base, out, pass_s)
     results["envelope"] = {name: {"sync": sweep["sync_envelope"], "access": sweep["envelope"]}

@@ -134,13 +134,15 @@ def write_campaign_report(results: dict, out: Path) -> Path:
     env_rows = [{"sweep": n, "sync envelope": None if s["sync_envelope"] is None else s["sync_envelope"] * s["scale"],
                  "access envelope": None if s["envelope"] is None else s["envelope"] * s["scale"],
                  "first failure": None if s["first_failure"] is None else s["first_failure"] * s["scale"],
+                 "last success": None if s.get("last_success") is None else s["last_success"] * s["scale"],
                  "unit": s["unit"], "points": len(s["rows"])} for n, s in sweeps.items()]
     point_rows = [r for s in sweeps.values() for r in s["rows"]]
     body = ("<p>srsRAN 4G's eNodeB and UE, unmodified, through <code>skycall bridge</code>. Sweeps: one impairment "
             f"at a time, {results['point_s']:g} s of stream per point, a point passes when srsUE finds the cell and "
             "completes random access. Pass: the base flowgraph's pass over "
             f"{results['pass_s']:g} s centred on the culmination.</p><h2>envelope</h2>"
-            + table(["sweep", "sync envelope", "access envelope", "first failure", "unit", "points"], env_rows)
+            + table(["sweep", "sync envelope", "access envelope", "first failure", "last success", "unit", "points"],
+                    env_rows)
             + "<h2>sweep points</h2>"
             + table(["sweep", "shown", "unit", "synced", "passed", "cells_found", "plmn_found", "rach_complete",
                      "first_cell_found_s",

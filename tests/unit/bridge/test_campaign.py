@@ -58,10 +58,19 @@ def test_envelopes_results_and_report(fake_runs, tmp_path):
     assert page.count("data:image/png;base64,") == 2 and "src='http" not in page and "access envelope" in page
 
 
-def test_envelope_stops_at_the_first_failure():
+def test_envelope_stops_at_the_first_value_with_a_failed_run():
     rows = [{"value": v, "passed": ok} for v, ok in ((0, True), (2, False), (1, True), (3, True))]
     assert campaign.envelope(rows) == 1
     assert campaign.envelope([{"value": 0, "passed": False}]) is None
+    repeated = [{"value": v, "passed": ok} for v, ok in ((0, True), (0, True), (1, True), (1, False), (2, True))]
+    assert campaign.envelope(repeated) == 0
+
+
+def test_repeats_run_each_point_again_with_another_seed(fake_runs, tmp_path):
+    results = campaign.run_campaign(leo_flow(), tmp_path, only=["ul_offset"], quick=True, repeats=2)
+    rows = results["sweeps"]["ul_offset"]["rows"]
+    assert [(r["value"], r["repeat"]) for r in rows] == [(v, k) for v in campaign.QUICK["ul_offset"] for k in (0, 1)]
+    assert results["sweeps"]["ul_offset"]["last_success"] == 1000 == results["sweeps"]["ul_offset"]["envelope"]
 
 
 def test_only_selected_parts_run(fake_runs, tmp_path):
