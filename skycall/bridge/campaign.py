@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skycall.bridge.runner import SrsranRun
+from skycall.bridge.runner import SrsranRun, absolute_paths, flowgraph_toml
+from skycall.bridge.summary import write_summary
 from skycall.config.flowgraph import Flowgraph
 
 RATE_SPAN_HZ = 200.0  # the ramp's offset stays where random access is reliable (< 250 Hz at the eNodeB)
@@ -38,9 +39,10 @@ SWEEPS = {
                 {"dl_rate_span_hz": RATE_SPAN_HZ}),
     "ul_offset": ("ul_offset_hz", [0, 100, 200, 250, 300, 400, 500, 600, 750, 1e3, 1.5e3, 2e3, 5e3], "Hz", 1.0, {}),
     "delay": ("delay_s", [0, 5e-6, 10e-6, 15e-6, 20e-6, 30e-6, 50e-6, 100e-6, 300e-6, 1e-3], "µs", 1e6, {}),
-    # the same eNodeB configured for a large cell (PRACH N_CS = 419: round trips up to ~400 µs)
+    # the same eNodeB configured for a large cell: PRACH N_CS = 419 (round trips up to ~400 µs) and preambles
+    # accepted up to 500 µs late (srsenb's expert option, 30 µs by default)
     "delay_large_cell": ("delay_s", [0, 50e-6, 100e-6, 150e-6, 200e-6, 250e-6, 300e-6, 500e-6], "µs", 1e6,
-                         {"prach_zero_correlation_zone": 15}),
+                         {"prach_zero_correlation_zone": 15, "enb_args": ["--expert.max_prach_offset_us=500"]}),
 }
 QUICK = {"dl_offset": [0, 3e3, 8e3], "dl_rate": [0, 1e3, 10e3], "ul_offset": [0, 200, 1e3], "delay": [0, 10e-6, 50e-6],
          "delay_large_cell": [0, 150e-6, 500e-6]}
@@ -51,8 +53,13 @@ def _point_flow(base: Flowgraph, key: str, value: float, point_s: float, setting
     return dataclasses.replace(base, srsran=cfg, duration_s=point_s)
 
 
-def _run(flow: Flowgraph, run_dir: Path) -> dict:
-    """One run's summary; Ctrl-C during a run ends the whole campaign."""
+def _run(flow: Flowgraph, run_dir: Path, resume: bool = False) -> dict:
+    """One run's summary; Ctrl-C during a run ends the whole campaign. ``resume``: a finished run of the same
+    flowgraph in ``run_dir`` is summarised again instead of run again."""
+    done = run_dir / "run.json"
+    if resume and done.exists() and (run_dir / "flowgraph.toml").read_text() == flowgraph_toml(absolute_paths(flow)):
+        print(f"  (resumed from {run_dir})", flush=True)
+        return write_summary(run_dir)
     summary = SrsranRun(flow, run_dir, echo=False).run()
     if summary["run"]["end_reason"] == "interrupted":
         raise KeyboardInterrupt
@@ -81,7 +88,8 @@ def envelope(rows: list[dict], key: str = "passed") -> float | None:
     return best
 
 
-def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, quick: bool, repeats: int = 1) -> dict:
+def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, quick: bool, repeats: int = 1,
+               resume: bool = False) -> dict:
     """Each sweep's points, ``repeats`` runs each (the seed changes the noise and srsUE draws its preambles)."""
     results = {}
     for name in names:
@@ -92,7 +100,7 @@ def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, qui
                 tag = f"{value * scale:g}{unit.replace('/', '_').replace('µ', 'u')}" + (f"_{rep}" if rep else "")
                 print(f"interop: {name} = {value * scale:g} {unit}" + (f" (run {rep + 1})" if rep else ""), flush=True)
                 flow = dataclasses.replace(_point_flow(base, key, value, point_s, settings), seed=base.seed + rep)
-                summary = _run(flow, out / name / tag)
+                summary = _run(flow, out / name / tag, resume)
                 rows.append(_row(summary, out / name / tag, sweep=name, value=float(value), shown=value * scale,
                                  unit=unit, repeat=rep))
                 print(f"  -> {'pass' if rows[-1]['passed'] else 'FAIL'}: {rows[-1]['diagnosis']}", flush=True)
@@ -104,7 +112,7 @@ def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, qui
     return results
 
 
-def run_pass(base: Flowgraph, out: Path, pass_s: float) -> list[dict]:
+def run_pass(base: Flowgraph, out: Path, pass_s: float, resume: bool = False) -> list[dict]:
     rows = []
     for where, offset_km in (("centre", 0.0), ("edge", EDGE_KM)):
         for comp in (True, False):
@@ -115,7 +123,7 @@ def run_pass(base: Flowgraph, out: Path, pass_s: float) -> list[dict]:
                                        srsran=dataclasses.replace(base.srsran, channel="pass", stop_after_rach=0))
             run_dir = out / "pass" / f"{where}_{'on' if comp else 'off'}"
             print(f"interop: pass at the beam {where}, compensation {'on' if comp else 'off'}", flush=True)
-            summary = _run(flow, run_dir)
+            summary = _run(flow, run_dir, resume)
             s = summary["srsran"]
             ra = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "rach_complete"]
             cells = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "cell_found"]
@@ -129,16 +137,16 @@ def run_pass(base: Flowgraph, out: Path, pass_s: float) -> list[dict]:
 
 
 def run_campaign(base: Flowgraph, out: Path, only: list[str] | None = None, point_s: float = 8.0,
-                 pass_s: float = 240.0, quick: bool = False, repeats: int = 1) -> dict:
+                 pass_s: float = 240.0, quick: bool = False, repeats: int = 1, resume: bool = False) -> dict:
     """Run the selected parts (sweep names and/or ``"pass"``); write ``results.json`` and ``report.html``."""
     from skycall.bridge.report import write_campaign_report
 
     out.mkdir(parents=True, exist_ok=True)
     names = [n for n in SWEEPS if only is None or n in only]
-    results = {"sweeps": run_sweeps(base, out, names, point_s, quick, repeats), "pass": [], "point_s": point_s,
+    results = {"sweeps": run_sweeps(base, out, names, point_s, quick, repeats, resume), "pass": [], "point_s": point_s,
                "pass_s": pass_s, "quick": quick, "repeats": repeats, "flowgraph": base.path}
     if only is None or "pass" in only:
-        results["pass"] = run_pass(base, out, pass_s)
+        results["pass"] = run_pass(base, out, pass_s, resume)
     results["envelope"] = {name: {"sync": sweep["sync_envelope"], "access": sweep["envelope"]}
                            for name, sweep in results["sweeps"].items()}
     (out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")

@@ -19,6 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pass-s", type=float, default=240.0, help="stream time of each pass run, centred on "
                         "the culmination (s)")
     parser.add_argument("--quick", action="store_true", help="3 points per sweep")
+    parser.add_argument("--resume", action="store_true", help="reuse the finished runs of the same flowgraph in OUT "
+                        "(a changed setting runs again)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per sweep point (random access near the "
                         "envelope succeeds or not by chance)")
 
@@ -36,7 +38,8 @@ def run(args) -> int:
         if not getattr(args, key) > 0:
             raise ConfigError("<cli>", "--" + key.replace("_", "-"), f"{getattr(args, key)} must be > 0")
     find_srsran(base)  # one clear message before anything runs
-    results = run_campaign(base, Path(args.out), args.only, args.point_s, args.pass_s, args.quick, args.repeats)
+    results = run_campaign(base, Path(args.out), args.only, args.point_s, args.pass_s, args.quick, args.repeats,
+                           args.resume)
     for name, sweep in results["sweeps"].items():
         shown = {k: "none" if sweep[k] is None else f"{sweep[k] * sweep['scale']:g} {sweep['unit']}"
                  for k in ("sync_envelope", "envelope")}

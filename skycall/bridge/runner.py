@@ -86,7 +86,7 @@ class SrsranRun:
     """One run of an srsRAN flowgraph (see the module docstring); :meth:`run` returns the summary."""
 
     def __init__(self, flow: Flowgraph, out_dir: str | Path, echo: bool = True):
-        self.flow = _absolute_paths(flow)
+        self.flow = absolute_paths(flow)
         self.cfg = self.flow.srsran
         self.out = Path(out_dir).resolve()
         self.duration_s = float(self.flow.duration_s)
@@ -247,7 +247,7 @@ class SrsranRun:
         (self.out / "telemetry.jsonl").write_text("".join(json.dumps(e) + "\n" for e in merged))
 
 
-def _absolute_paths(flow: Flowgraph) -> Flowgraph:
+def absolute_paths(flow: Flowgraph) -> Flowgraph:
     """``flow`` with the paths it names made absolute (its copy lives in the run directory)."""
     pass_, srsran = flow.pass_, flow.srsran
     if pass_.tle:

@@ -6,15 +6,19 @@ import pytest
 from bridge_flows import leo_flow
 
 from skycall.bridge import campaign
+from skycall.bridge.runner import absolute_paths, flowgraph_toml
 
 
 class FakeRun:
     """Stands in for SrsranRun: srsUE syncs below 7 kHz of DL offset, accesses when the eNodeB sees < 1.1 kHz."""
 
+    runs = 0
+
     def __init__(self, flow, out_dir, echo=True):
         self.flow, self.out = flow, out_dir
 
     def run(self):
+        FakeRun.runs += 1
         cfg = self.flow.srsran
         at_enb = abs(cfg.ul_offset_hz + cfg.dl_offset_hz * 1.066)
         synced = cfg.dl_offset_hz <= 7e3 and cfg.dl_rate_hz_s <= 1e3
@@ -24,7 +28,7 @@ class FakeRun:
             synced = access = self.flow.beam.precompensation
         events = [{"t_s": 1.0, "wall_s": 3.0, "proc": "srsue", "event": "cell_found", "cfo_hz": 0.0}] if synced else []
         events += [{"t_s": 1.2, "wall_s": 3.2, "proc": "srsue", "event": "rach_complete", "ta": 0}] if access else []
-        self.out.mkdir(parents=True)
+        self.out.mkdir(parents=True, exist_ok=True)
         status = [{"t": "bridge_status", "t_s": t, "channel": {"dl": {"doppler_hz": 1e3, "offset_at_receiver_hz": 0.0},
                                                                "ul": {"offset_at_receiver_hz": 0.0}}} for t in (0, 2)]
         (self.out / "telemetry.jsonl").write_text("".join(json.dumps(e) + "\n" for e in status))
@@ -35,12 +39,16 @@ class FakeRun:
                               "pass": {"dl": {"doppler_after_compensation_hz": [0.0, 0.0]},
                                        "ul": {"doppler_after_compensation_hz": [0.0, 0.0]}}}}
         (self.out / "summary.json").write_text(json.dumps(summary))
+        (self.out / "flowgraph.toml").write_text(flowgraph_toml(absolute_paths(self.flow)))
+        (self.out / "run.json").write_text("{}")
         return summary
 
 
 @pytest.fixture
 def fake_runs(monkeypatch):
     monkeypatch.setattr(campaign, "SrsranRun", FakeRun)
+    monkeypatch.setattr(campaign, "write_summary", lambda run_dir: json.loads((run_dir / "summary.json").read_text()))
+    FakeRun.runs = 0
 
 
 def test_envelopes_results_and_report(fake_runs, tmp_path):
@@ -77,3 +85,12 @@ def test_only_selected_parts_run(fake_runs, tmp_path):
     results = campaign.run_campaign(leo_flow(), tmp_path, only=["delay"], quick=True)
     assert list(results["sweeps"]) == ["delay"] and results["pass"] == []
     assert [r["value"] for r in results["sweeps"]["delay"]["rows"]] == campaign.QUICK["delay"]
+
+
+def test_resume_reuses_finished_runs_of_the_same_flowgraph_only(fake_runs, tmp_path):
+    first = campaign.run_campaign(leo_flow(), tmp_path, only=["delay"], quick=True)
+    assert FakeRun.runs == 3
+    again = campaign.run_campaign(leo_flow(), tmp_path, only=["delay"], quick=True, resume=True)
+    assert FakeRun.runs == 3 and again["envelope"] == first["envelope"]
+    campaign.run_campaign(leo_flow(), tmp_path, only=["delay"], quick=True, point_s=5.0, resume=True)
+    assert FakeRun.runs == 6  # another stream time: another flowgraph, run again
