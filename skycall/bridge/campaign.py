@@ -9,10 +9,10 @@
    *sync* (srsUE found the cell and decoded SIB1: its PLMN) and *access* (it also completed random access).
    A DL offset δ reaches the eNodeB's PRACH receiver as δ·f_UL/f_DL (srsUE locks its uplink to the DL it
    receives), so the DL access envelope is the UL one seen through the UE.
-2. **Pass**: the base flowgraph's pass run continuously over ``pass_s`` of stream time centred on the
-   culmination, with beam-centre compensation on and off, at the beam centre and at the cell edge
-   (``EDGE_KM`` from the centre, across the track): when along the pass the stack finds the cell and
-   completes random access.
+2. **Pass**: the base flowgraph's pass over ``pass_s`` of stream time centred on the culmination, in
+   windows of a minute (a UE switched on at the start of each), with beam-centre compensation on and off, at
+   the beam centre and at the cell edge (``EDGE_KM`` from the centre, across the track): when along the
+   pass the stack finds the cell and completes random access.
 
 Outputs in ``OUT``: one run directory per point (``skycall report`` works on each), ``results.json``,
 and a self-contained ``report.html`` (tables and plots).
@@ -112,26 +112,43 @@ def run_sweeps(base: Flowgraph, out: Path, names: list[str], point_s: float, qui
     return results
 
 
-def run_pass(base: Flowgraph, out: Path, pass_s: float, resume: bool = False) -> list[dict]:
+def run_pass(base: Flowgraph, out: Path, pass_s: float, resume: bool = False, window_s: float = 60.0) -> list[dict]:
+    """The pass from −pass_s/2 to +pass_s/2 around the culmination, in windows of ``window_s``, each a run with a
+    UE switched on at its start (srsUE gives up for 12 minutes after five failed attaches, ~2 minutes here)."""
     rows = []
+    starts = [-pass_s / 2 + k * window_s for k in range(max(1, int(round(pass_s / window_s))))]
     for where, offset_km in (("centre", 0.0), ("edge", EDGE_KM)):
         for comp in (True, False):
             beam = dataclasses.replace(base.beam, handset_offset_km=offset_km, handset_bearing_deg=EDGE_BEARING_DEG,
                                        precompensation=comp)
-            flow = dataclasses.replace(base, beam=beam, duration_s=pass_s,
-                                       pass_=dataclasses.replace(base.pass_, call_offset_s=-pass_s / 2),
-                                       srsran=dataclasses.replace(base.srsran, channel="pass", stop_after_rach=0))
-            run_dir = out / "pass" / f"{where}_{'on' if comp else 'off'}"
-            print(f"interop: pass at the beam {where}, compensation {'on' if comp else 'off'}", flush=True)
-            summary = _run(flow, run_dir, resume)
-            s = summary["srsran"]
-            ra = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "rach_complete"]
-            cells = [e["t_s"] - pass_s / 2 for e in s["events"] if e["event"] == "cell_found"]
-            rows.append(_row(summary, run_dir, where=where, handset_offset_km=offset_km, precompensation=comp,
-                             cell_found_at_s=cells, rach_complete_at_s=ra,
-                             dl_offset_at_ue_hz=s["pass"]["dl"]["doppler_after_compensation_hz"],
-                             ul_offset_at_enb_hz=s["pass"]["ul"]["doppler_after_compensation_hz"]))
-            print(f"  -> {s['diagnosis']}; RA complete at {', '.join(f'{t:+.0f}' for t in ra) or 'never'} s "
+            name = f"{where}_{'on' if comp else 'off'}"
+            windows = []
+            for start in starts:
+                flow = dataclasses.replace(base, beam=beam, duration_s=window_s,
+                                           pass_=dataclasses.replace(base.pass_, call_offset_s=start),
+                                           srsran=dataclasses.replace(base.srsran, channel="pass", stop_after_rach=0))
+                run_dir = out / "pass" / name / f"{start:+.0f}s"
+                print(f"interop: pass at the beam {where}, compensation {'on' if comp else 'off'}, "
+                      f"{start:+.0f}..{start + window_s:+.0f} s from culmination", flush=True)
+                s = _run(flow, run_dir, resume)["srsran"]
+                windows.append({"start_s": start, "dir": str(run_dir), "diagnosis": s["diagnosis"],
+                                "dl": s["pass"]["dl"]["doppler_after_compensation_hz"],
+                                "ul_at_enb": s["pass"]["ul"].get("offset_at_enb_with_ue_lock_hz"),
+                                **{k: s[k] for k in ("cells_found", "plmn_found", "rach_attempts", "rach_complete")},
+                                **{f"{kind}_at_s": [e["t_s"] + start for e in s["events"] if e["event"] == kind]
+                                   for kind in ("cell_found", "rach_complete")}})
+                print(f"  -> {s['diagnosis']}", flush=True)
+            rows.append({"where": where, "handset_offset_km": offset_km, "precompensation": comp, "windows": windows,
+                         **{k: sum(w[k] for w in windows) for k in ("cells_found", "plmn_found", "rach_attempts",
+                                                                     "rach_complete")},
+                         "windows_with_access": sum(bool(w["rach_complete"]) for w in windows),
+                         "cell_found_at_s": [t for w in windows for t in w["cell_found_at_s"]],
+                         "rach_complete_at_s": [t for w in windows for t in w["rach_complete_at_s"]],
+                         "dl_offset_at_ue_hz": [min(w["dl"][0] for w in windows), max(w["dl"][1] for w in windows)],
+                         "ul_at_enb_hz": [min(w["ul_at_enb"][0] for w in windows),
+                                          max(w["ul_at_enb"][1] for w in windows)]})
+            ra = rows[-1]["rach_complete_at_s"]
+            print(f"interop: {name}: random access completed at {', '.join(f'{t:+.0f}' for t in ra) or 'no time'} s "
                   "from culmination", flush=True)
     return rows
 

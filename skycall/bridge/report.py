@@ -119,11 +119,14 @@ def write_campaign_report(results: dict, out: Path) -> Path:
     if results["pass"]:
         fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True, squeeze=False)
         for ax, r in zip(axes.ravel(), results["pass"], strict=False):
-            status, events = _status_and_events(Path(r["dir"]))
-            shift = results["pass_s"] / 2
-            status = [{**e, "t_s": e["t_s"] - shift} for e in status]
-            events = [{**e, "t_s": None if e["t_s"] is None else e["t_s"] - shift} for e in events]
+            status, events = [], []
+            for w in r["windows"]:  # each window's stream time starts at its offset from the culmination
+                st, ev = _status_and_events(Path(w["dir"]))
+                status += [{**e, "t_s": e["t_s"] + w["start_s"]} for e in st]
+                events += [{**e, "t_s": None if e["t_s"] is None else e["t_s"] + w["start_s"]} for e in ev]
             timeline_axes(ax, status, events)
+            for w in r["windows"][1:]:
+                ax.axvline(w["start_s"], color="0.7", lw=0.8, ls=":")
             ax.set_title(f"beam {r['where']} ({r['handset_offset_km']:g} km), compensation "
                          f"{'on' if r['precompensation'] else 'off'}", fontsize=9)
             ax.set_xlabel("time from culmination (s)")
@@ -139,8 +142,8 @@ def write_campaign_report(results: dict, out: Path) -> Path:
     point_rows = [r for s in sweeps.values() for r in s["rows"]]
     body = ("<p>srsRAN 4G's eNodeB and UE, unmodified, through <code>skycall bridge</code>. Sweeps: one impairment "
             f"at a time, {results['point_s']:g} s of stream per point, a point passes when srsUE finds the cell and "
-            "completes random access. Pass: the base flowgraph's pass over "
-            f"{results['pass_s']:g} s centred on the culmination.</p><h2>envelope</h2>"
+            f"completes random access. Pass: the base flowgraph's pass over {results['pass_s']:g} s centred on the "
+            "culmination, in one-minute windows (a UE switched on at the start of each).</p><h2>envelope</h2>"
             + table(["sweep", "sync envelope", "access envelope", "first failure", "last success", "unit", "points"],
                     env_rows)
             + "<h2>sweep points</h2>"
@@ -148,9 +151,13 @@ def write_campaign_report(results: dict, out: Path) -> Path:
                      "first_cell_found_s",
                      "first_rach_complete_s", "cfo_estimates_hz", "stream_per_wall", "diagnosis"], point_rows, "passed")
             + "<h2>pass runs</h2>"
-            + table(["where", "precompensation", "dl_offset_at_ue_hz", "ul_offset_at_enb_hz", "cells_found",
-                     "rach_complete", "cell_found_at_s", "rach_complete_at_s", "diagnosis"], results["pass"],
-                    "rach_complete"))
+            + table(["where", "precompensation", "dl_offset_at_ue_hz", "ul_at_enb_hz", "cells_found", "plmn_found",
+                     "rach_complete", "windows_with_access", "rach_complete_at_s"], results["pass"], "rach_complete")
+            + "<h3>pass windows</h3>"
+            + table(["where", "precompensation", "start_s", "dl", "ul_at_enb", "cells_found", "plmn_found",
+                     "rach_complete", "diagnosis"],
+                    [{"where": r["where"], "precompensation": r["precompensation"], **w} for r in results["pass"]
+                     for w in r["windows"]], "rach_complete"))
     path = out / "report.html"
     path.write_text(page("skycall interop: srsRAN 4G through the beam emulator", body, figs))
     return path

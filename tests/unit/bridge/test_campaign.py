@@ -37,7 +37,8 @@ class FakeRun:
                               "rach_complete": int(access), "first_cell_found_s": None, "first_rach_complete_s": None,
                               "cfo_estimates_hz": [], "diagnosis": "fake", "events": events,
                               "pass": {"dl": {"doppler_after_compensation_hz": [0.0, 0.0]},
-                                       "ul": {"doppler_after_compensation_hz": [0.0, 0.0]}}}}
+                                       "ul": {"doppler_after_compensation_hz": [0.0, 0.0],
+                                              "offset_at_enb_with_ue_lock_hz": [0.0, 0.0]}}}}
         (self.out / "summary.json").write_text(json.dumps(summary))
         (self.out / "flowgraph.toml").write_text(flowgraph_toml(absolute_paths(self.flow)))
         (self.out / "run.json").write_text("{}")
@@ -60,6 +61,9 @@ def test_envelopes_results_and_report(fake_runs, tmp_path):
     assert [(r["where"], r["precompensation"], r["rach_complete"]) for r in results["pass"]] == [
         ("centre", True, 1), ("centre", False, 0), ("edge", True, 1), ("edge", False, 0)]
     assert results["pass"][0]["rach_complete_at_s"] == [pytest.approx(1.2 - 10.0)]  # from culmination
+    two = campaign.run_pass(leo_flow(), tmp_path / "two", pass_s=40.0, window_s=20.0)
+    assert [w["start_s"] for w in two[0]["windows"]] == [-20.0, 0.0] and two[0]["windows_with_access"] == 2
+    assert two[0]["rach_complete_at_s"] == [pytest.approx(-18.8), pytest.approx(1.2)]
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["envelope"] == json.loads(json.dumps(results["envelope"]))
     page = (tmp_path / "report.html").read_text()
