@@ -116,7 +116,8 @@ def diagnosis(s: dict, passed: dict) -> str:
     return (f"cell and PLMN found {n_cells}x but {step}: the eNodeB received the uplink at {enb_lo:+.0f}..{enb_hi:+.0f}"
             f" Hz: the bridge's UL offset {ul_lo:+.0f}..{ul_hi:+.0f} Hz (compensation {comp}) plus srsUE's own shift "
             f"(it locks its uplink to the DL it receives, {lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz); random access "
-            f"completes every time up to ±{env['ul_offset_hz']:.0f} Hz at the eNodeB (measured; at times up to ~750 Hz)")
+            f"completes every time up to ±{env['ul_offset_hz']:.0f} Hz at the eNodeB (measured; at times up to "
+            "~750 Hz)")
 
 
 def summarise(run_dir: str | Path) -> dict:
