@@ -6,13 +6,12 @@
    in its own session, their console read line by line into ``NAME.out`` and parsed into events
    (:mod:`.console`);
 3. run until the bridge reports ``duration_s`` of stream time (its status events; direct: ``duration_s``
-   of wall time), or ``[srsran] stop_after_rach`` random accesses completed, or a process ended, or
-   Ctrl-C; a stack that stops making progress ends the run after ``4·duration_s + 120 s`` of wall time
+   of wall time once srsUE's PHY is up), or ``[srsran] stop_after_rach`` random accesses completed, or a
+   process ended, or Ctrl-C; a stack that stops making progress ends the run after ``4·duration_s + 120 s`` of wall time
    (srsRAN plans its FFTs at start-up, which takes seconds to a minute on a loaded machine: the stream
    only starts once both are ready, so it costs wall time, not stream time);
-4. end srsue, srsenb, then the bridge by PID (SIGINT, SIGKILL after a grace): the bridge keeps
-   forwarding while the stack shuts down (a UE that exits cleanly saves its FFT plans), the namespace
-   is removed;
+4. end srsue, srsenb, then the bridge by PID (SIGINT, SIGKILL after a grace; srsUE often needs the
+   latter): the bridge keeps forwarding while the stack shuts down; the namespace is removed;
 5. write ``telemetry.jsonl`` (the bridge's events and the console's, each console event placed on the
    stream by the bridge's status events: index = DL samples forwarded at that wall time), ``run.json``
    and ``summary.json`` (:mod:`.summary`, which counts the events up to ``duration_s``).
@@ -56,7 +55,7 @@ def _toml_value(value) -> str:
 
 
 def flowgraph_toml(flow: Flowgraph) -> str:
-    """``flow`` as TOML (the keys of an srsRAN flowgraph: scalars and tables; paths made absolute)."""
+    """``flow`` as TOML: its scalars and tables (an srsRAN flowgraph has no process or link lists)."""
     top, tables = [], []
     for f in dataclasses.fields(flow):
         value = getattr(flow, f.name)
