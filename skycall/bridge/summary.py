@@ -107,17 +107,22 @@ def diagnosis(s: dict, passed: dict) -> str:
         return f"srsUE synchronised {n_cells}x but never decoded SIB1 (no PLMN): {offsets}{lock}"
     delay = dl.get("delay_applied_s") or [0.0, 0.0]
     step = "no PRACH sent" if not s["rach_attempts"] else "no random access completed"
-    if passed.get("full_delay") or max(delay) > env["delay_s"]:
-        return (f"cell and PLMN found {n_cells}x but {step}: the one-way delay reached {max(delay) * 1e6:.0f} µs each "
-                f"way; the example PRACH configuration takes up to {env['delay_s'] * 1e6:.0f} µs (measured; "
-                "[srsran] prach_zero_correlation_zone and srsenb --expert.max_prach_offset_us widen it)")
     ul_lo, ul_hi = ul["doppler_after_compensation_hz"]
     enb_lo, enb_hi = ul.get("offset_at_enb_with_ue_lock_hz", [ul_lo, ul_hi])
-    return (f"cell and PLMN found {n_cells}x but {step}: the eNodeB received the uplink at {enb_lo:+.0f}..{enb_hi:+.0f}"
-            f" Hz: the bridge's UL offset {ul_lo:+.0f}..{ul_hi:+.0f} Hz (compensation {comp}) plus srsUE's own shift "
-            f"(it locks its uplink to the DL it receives, {lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz); random access "
-            f"completes every time up to ±{env['ul_offset_hz']:.0f} Hz at the eNodeB (measured; at times up to "
-            "~750 Hz)")
+    reasons = []
+    if max(abs(enb_lo), abs(enb_hi)) > env["ul_offset_hz"]:
+        reasons.append(f"the eNodeB received the uplink at {enb_lo:+.0f}..{enb_hi:+.0f} Hz: the bridge's UL offset "
+                       f"{ul_lo:+.0f}..{ul_hi:+.0f} Hz (compensation {comp}) plus srsUE's own shift (it locks its "
+                       f"uplink to the DL it receives, {lo / 1e3:+.1f}..{hi / 1e3:+.1f} kHz); random access completes "
+                       f"every time up to ±{env['ul_offset_hz']:.0f} Hz there (measured; at times up to ~750 Hz)")
+    if passed.get("full_delay") or max(delay) > env["delay_s"]:
+        reasons.append(f"the one-way delay reached {max(delay) * 1e6:.0f} µs each way; the example PRACH "
+                       f"configuration takes up to {env['delay_s'] * 1e6:.0f} µs (measured; [srsran] "
+                       "prach_zero_correlation_zone and srsenb --expert.max_prach_offset_us widen it)")
+    if not reasons:
+        reasons.append(f"within the measured envelope ({offsets}; the eNodeB received the uplink at "
+                       f"{enb_lo:+.0f}..{enb_hi:+.0f} Hz): see srsenb.out and srsue.out")
+    return f"cell and PLMN found {n_cells}x but {step}: " + "; and ".join(reasons)
 
 
 def summarise(run_dir: str | Path) -> dict:
