@@ -148,8 +148,8 @@ def run_pass(base: Flowgraph, out: Path, pass_s: float, resume: bool = False, wi
                          "ul_at_enb_hz": [min(w["ul_at_enb"][0] for w in windows),
                                           max(w["ul_at_enb"][1] for w in windows)]})
             ra = rows[-1]["rach_complete_at_s"]
-            print(f"interop: {name}: random access completed at {', '.join(f'{t:+.0f}' for t in ra) or 'no time'} s "
-                  "from culmination", flush=True)
+            when = f"at {', '.join(f'{t:+.0f}' for t in ra)} s from culmination" if ra else "never"
+            print(f"interop: {name}: random access completed {when}", flush=True)
     return rows
 
 

@@ -9,8 +9,9 @@ from skycall.quality.report import _png
 _STYLE = ("body{font-family:sans-serif;margin:1.5em;max-width:75em}table{border-collapse:collapse;font-size:12px;"
           "margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px}.ok{background:#eaffea}.bad{background:#ffeaea}"
           "img{max-width:100%}code{background:#f4f4f4}")
-_MARKERS = {"cell_found": ("C2", "cell found"), "prach_sent": ("C7", "PRACH sent"),
-            "rach_complete": ("C3", "RA complete"), "rrc_reject": ("C4", "RRC reject")}
+#: event -> (colour, label, marker, height in the axes' strip of event rows)
+_MARKERS = {"cell_found": ("C2", "cell found", "o", 0.16), "plmn_found": ("C9", "SIB1 (PLMN)", "s", 0.11),
+            "prach_sent": ("C7", "PRACH sent", "|", 0.06), "rach_complete": ("C3", "RA complete", "*", 0.02)}
 
 
 def _cell(v) -> str:
@@ -58,10 +59,11 @@ def timeline_axes(ax, status: list[dict], events: list[dict], label: str = "") -
                 label=f"{label}DL offset at the UE")
         ax.plot(t, [e["channel"]["ul"].get("at_enb_with_ue_lock_hz", e["channel"]["ul"]["offset_at_receiver_hz"]) / 1e3
                     for e in pts], "--", color="C5", lw=1, label=f"{label}UL at the eNodeB (UE locked to its DL)")
-    for kind, (colour, name) in _MARKERS.items():
+    strip = ax.get_xaxis_transform()  # x in data, y in axes fraction: one row of markers per event kind
+    for kind, (colour, name, marker, height) in _MARKERS.items():
         ts = [e["t_s"] for e in events if e["event"] == kind and e.get("t_s") is not None]
         if ts:
-            ax.plot(ts, [0.0] * len(ts), "|" if kind == "prach_sent" else "o", color=colour, ms=9, label=name)
+            ax.plot(ts, [height] * len(ts), marker, color=colour, ms=9, ls="none", label=name, transform=strip)
     ax.set_xlabel("stream time (s)")
     ax.set_ylabel("kHz")
     ax.grid(True, alpha=0.3)
@@ -112,6 +114,8 @@ def write_campaign_report(results: dict, out: Path) -> Path:
             ax.set_yticks([0, 1, 2], ["no cell", "cell + SIB1", "RA complete"])
             ax.set_ylim(-0.3, 2.3)
             ax.set_xlabel(f"{name.replace('_', ' ')} ({sweep['unit']})")
+            if name == "dl_rate":
+                ax.set_xscale("symlog", linthresh=100.0)
             ax.grid(True, alpha=0.3)
         fig.suptitle("One impairment at a time: how far did srsUE get? (sync: cell + SIB1; access: random access)")
         fig.tight_layout()
