@@ -40,8 +40,8 @@ def _load(run_dir: Path) -> tuple[dict, list[dict]]:
     return run, events
 
 
-def _pass_numbers(start: dict | None) -> dict:
-    plan = (start or {}).get("plan", {"channel": "off"})
+def _pass_numbers(start: dict) -> dict:
+    plan = start.get("plan", {"channel": "off"})
     out = {k: v for k, v in plan.items() if k not in ("dl", "ul")}
     for name in ("dl", "ul"):
         if name in plan:
@@ -141,7 +141,7 @@ def summarise(run_dir: str | Path) -> dict:
 
     console = [e for e in events if e["t"] in _EVENT_KEYS and within(e)]
     status = [e for e in status if within(e)]
-    passed = _pass_numbers(start)
+    passed = _pass_numbers(start) if start else {"channel": run["channel"]}
     cells = [e for e in console if e["t"] == "cell_found"]
     s = {
         "cells_found": len(cells),
