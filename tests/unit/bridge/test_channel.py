@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from bridge_flows import with_beam
 
-from skycall.bridge.channel import LinkChannel
+from skycall.bridge.channel import IntegerDelay, LinkChannel, delay_stage
 from skycall.bridge.plan import pass_plan
 from skycall.config.flowgraph import SrsranConfig
+from skycall.dsp.farrow import FarrowDelay
 from skycall.rng import make_rng
 
 
@@ -61,3 +62,23 @@ def test_noise_power_is_the_configured_one(flow):
     plan = pass_plan(dataclasses.replace(flow, srsran=SrsranConfig(dl_noise_db=10.0)))
     y = LinkChannel(plan.dl, plan.sample_rate_sps, False, make_rng(1)).process(np.zeros(400_000, np.complex64))
     assert np.mean(np.abs(y) ** 2) == pytest.approx(10.0, rel=0.01)
+
+
+def test_a_constant_whole_delay_is_a_delay_line_identical_to_the_interpolator(rng):
+    x = (rng.standard_normal(50_000) + 1j * rng.standard_normal(50_000)).astype(np.complex64)
+    index, delay_s = np.array([0, 40_000]), np.full(2, 3 / 1.92e6)
+    line = delay_stage(1.92e6, index, delay_s)
+    assert isinstance(line, IntegerDelay) and line.samples == 3
+    reference = FarrowDelay(1.92e6, index, delay_s).process(x, 0)
+    edges = np.concatenate([[0], np.sort(rng.integers(0, x.size, 30)), [x.size]])
+    parts = [line.process(x[a:b], int(a)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    np.testing.assert_array_equal(np.concatenate(parts), reference)
+    np.testing.assert_array_equal(reference[3:], x[:-3])
+    assert isinstance(delay_stage(1.92e6, index, [3 / 1.92e6, 3.5 / 1.92e6]), FarrowDelay)
+
+
+def test_the_beam_centre_takes_the_delay_line(flow):
+    centre = pass_plan(with_beam(flow, handset_offset_km=0.0))
+    assert isinstance(LinkChannel(centre.dl, centre.sample_rate_sps, False, make_rng(1))._delay, IntegerDelay)
+    edge = pass_plan(flow)
+    assert isinstance(LinkChannel(edge.dl, edge.sample_rate_sps, False, make_rng(1))._delay, FarrowDelay)
