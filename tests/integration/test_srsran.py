@@ -82,9 +82,12 @@ def test_the_unmodified_stack_finds_the_cell_and_completes_random_access_through
 
 
 @pytest.mark.slow
-def test_without_compensation_the_stack_finds_no_cell_and_the_summary_says_why(tmp_path):
+def test_without_compensation_the_stack_gets_no_access_and_the_summary_says_why(tmp_path):
+    """±30 kHz of raw Doppler: srsUE may still report Found Cell (locked two subcarriers off) but never decodes
+    SIB1, so it never transmits a preamble."""
     env = _srsran_env()
     result = _run(tmp_path, env, duration_s=20.0, beam={"precompensation": False})
     s = result["summary"]["srsran"]
-    assert s["cells_found"] == 0 and s["rach_complete"] == 0 and result["report_rc"] == 1
-    assert "no cell found" in s["diagnosis"] and "compensation off" in s["diagnosis"]
+    assert s["plmn_found"] == 0 and s["rach_attempts"] == 0 and s["rach_complete"] == 0 and result["report_rc"] == 1
+    assert "compensation off" in s["diagnosis"]
+    assert "never decoded SIB1" in s["diagnosis"] or s["diagnosis"].startswith("no cell found")
