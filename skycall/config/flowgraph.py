@@ -160,6 +160,35 @@ class LinkConfig:
     dst: str = spec(doc="PROCESS.rx")
 
 
+#: srsRAN's sample rate (S/s) for each LTE cell bandwidth in resource blocks (its ZMQ radio's base_srate)
+SRSRAN_RATES_SPS = {6: 1.92e6, 15: 3.84e6, 25: 5.76e6, 50: 11.52e6, 75: 15.36e6, 100: 23.04e6}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SrsranConfig:
+    """srsRAN 4G's eNodeB and UE linked through ``skycall bridge`` (docs/srsran.md); its presence makes the
+    flowgraph an srsRAN run: no ``[[process]]``, the runner starts srsenb, the bridge and srsue itself."""
+
+    dir: str = spec("", doc="srsRAN install (bin/, lib/, conf/), relative to the flowgraph; empty: $SKYCALL_SRSRAN")
+    n_prb: int = spec(6, choices=tuple(SRSRAN_RATES_SPS), doc="LTE cell bandwidth in resource blocks")
+    channel: str = spec("pass", choices=("pass", "static", "off", "direct"),
+                        doc="pass: the LEO pass; static: only the offsets below; off: bit-exact passthrough; "
+                            "direct: no bridge (the UE talks to the eNB)")
+    full_delay: bool = spec(False, doc="apply the whole one-way delay, not only the in-beam differential delay")
+    dl_noise_db: float = spec(26.0, lo=-200.0, hi=200.0, doc="noise power per sample at the UE, dB re 1 (srsenb: ~56)")
+    ul_noise_db: float = spec(26.0, lo=-200.0, hi=200.0, doc="noise power per sample at the eNodeB, dB re 1")
+    dl_offset_hz: float = spec(0.0, lo=-200e3, hi=200e3, doc="constant frequency offset added to the downlink")
+    dl_rate_hz_s: float = spec(0.0, lo=0.0, hi=1e6, doc="downlink Doppler rate added as a triangle wave")
+    dl_rate_span_hz: float = spec(1000.0, lo=1.0, hi=100e3, doc="peak offset of that triangle wave")
+    ul_offset_hz: float = spec(0.0, lo=-200e3, hi=200e3, doc="constant frequency offset added to the uplink")
+    delay_s: float = spec(0.0, lo=0.0, hi=0.05, doc="one-way delay added in each direction")
+    stop_after_rach: int = spec(0, lo=0, hi=1000, doc="end the run after this many completed random accesses")
+    prach_zero_correlation_zone: int = spec(-1, lo=-1, hi=15, doc="PRACH zeroCorrelationZoneConfig set in a copy of "
+                                            "the install's sib.conf (larger: longer round trips); -1: unchanged")
+    enb_args: list[str] = spec(default_factory=list, doc="extra srsenb command-line options")
+    ue_args: list[str] = spec(default_factory=list, doc="extra srsue command-line options")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Flowgraph:
     """A whole flowgraph file."""
@@ -178,6 +207,7 @@ class Flowgraph:
     radio_link: RadioLinkConfig = spec(default_factory=RadioLinkConfig, doc="link budget ([link] table)")
     process: list[ProcessConfig] = spec(default_factory=list, doc="processes")
     link: list[LinkConfig] = spec(default_factory=list, doc="loopback links")
+    srsran: SrsranConfig | None = spec(None, doc="srsRAN eNodeB and UE through skycall bridge")
     path: str = field(default="", compare=False)
     profiles: dict = field(default_factory=dict, compare=False)  # process name -> HwProfile
 
@@ -241,7 +271,10 @@ def _check_process(flow: Flowgraph, i: int, p: ProcessConfig, prof: HwProfile) -
 def _check(flow: Flowgraph) -> list[ConfigError]:
     errors: list[ConfigError] = []
     names = [p.name for p in flow.process]
-    if not flow.process:
+    if flow.srsran is not None and (flow.process or flow.link):
+        errors.append(ConfigError(flow.path, "srsran", "an srsRAN flowgraph has no [[process]] or [[link]]: "
+                                  "the runner starts srsenb, skycall bridge and srsue"))
+    elif not flow.process and flow.srsran is None:
         errors.append(ConfigError(flow.path, "process", "at least one [[process]] is required"))
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
@@ -333,6 +366,8 @@ __all__ = [
     "CallConfig",
     "ChannelConfig",
     "RadioLinkConfig",
+    "SrsranConfig",
+    "SRSRAN_RATES_SPS",
     "load_flowgraph",
     "resolve_path",
 ]

@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from skycall.bridge.runner import is_srsran_flowgraph, run_cli
+
+    if is_srsran_flowgraph(args.flowgraph):  # srsenb, skycall bridge and srsue (skycall.bridge.runner)
+        return run_cli(args)
     entries = {}
     for item in args.entry:
         name, sep, module = item.partition("=")
