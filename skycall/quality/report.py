@@ -8,17 +8,20 @@ import json
 from pathlib import Path
 
 from skycall.call.record import SideRecord
+from skycall.quality.atomic import write_atomic
 
 
-def write_tables(rows: list[dict], out: Path) -> None:
+def write_tables(rows: list[dict], out: Path, complete: bool = True) -> None:
+    """``results.json`` and ``results.csv``, each replaced atomically (``complete``: every call has a row)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"calls": rows, "passed": all(r["passed"] for r in rows)},
-                                                 indent=1))
+    doc = {"calls": rows, "passed": complete and all(r["passed"] for r in rows), "complete": complete}
+    write_atomic(out / "results.json", json.dumps(doc, indent=1))
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    with (out / "results.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(out / "results.csv", buf.getvalue())
 
 
 def _png(fig) -> str:
@@ -37,6 +40,7 @@ def _plots(rows: list[dict]) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     figs = {}
+    rows = [r for r in rows if not r.get("error")]  # a call that raised has no records to plot
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(scenarios)}
 
@@ -133,5 +137,5 @@ def write_html(rows: list[dict], out: Path) -> Path:
             f"<p>{n_pass} of {len(rows)} calls passed their thresholds.</p>"
             f"<table><tr>{head}</tr>{body}</table>{imgs}</body></html>")
     path = out / "report.html"
-    path.write_text(page)
+    write_atomic(path, page)
     return path

@@ -6,7 +6,9 @@ pre-compensation, handset profile, vocoder, duplex, speech) and its pass/fail
 ``[scenario.thresholds]``. ``call_offsets_s`` with several values sweeps the call along the
 pass (one call per offset from the culmination), which gives quality versus elevation.
 A scenario that *should* fail (pre-compensation off with an unmodified phone) says
-``expect_connected = false``: it passes when the call does not connect.
+``expect_connected = false``: it passes when the call does not connect. A ``[scenario.sweep]``
+grid (sites × days × seeds × positions in the cell, any scenario key) expands one scenario into
+many points, each with its calls (see :mod:`skycall.quality.sweep`).
 """
 
 import dataclasses
@@ -16,6 +18,7 @@ from pathlib import Path
 from skycall.config.flowgraph import Flowgraph, load_flowgraph
 from skycall.config.schema import load_dataclass, read_toml, spec
 from skycall.errors import ConfigError
+from skycall.quality.sweep import check_value, point_label, sweep_points
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +59,12 @@ class Scenario:
     seed: int = spec(1, lo=0, hi=2**63 - 1, doc="seed of the first call (incremented per sweep point)")
     quick: bool = spec(False, doc="part of the --quick suite")
     thresholds: Thresholds = spec(default_factory=Thresholds, doc="pass/fail limits")
+    observer_lat_deg: float | None = spec(None, lo=-90.0, hi=90.0, doc="handset latitude (a site)")
+    observer_lon_deg: float | None = spec(None, lo=-180.0, hi=180.0, doc="handset longitude (a site)")
+    start_utc: str | None = spec(None, doc="first pass after this time, ISO 8601 (a day)")
+    sweep: dict[str, list] = spec(default_factory=dict, doc="grid: KEY = [values] or LABEL = [{KEY = value}]")
     path: str = field(default="", compare=False)
+    sweep_point: tuple = field(default=())  # this point's sweep coordinates ((axis, value), ...)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +87,8 @@ def load_scenario(path: str | Path) -> Suite:
             raise ConfigError(str(path), f"scenario[{i}].flowgraph", f"{base} does not exist")
         if s.tle and not (path.parent / s.tle).exists():
             raise ConfigError(str(path), f"scenario[{i}].tle", f"{path.parent / s.tle} does not exist")
+        check_value("start_utc", s.start_utc, str(path), f"scenario[{i}].start_utc", path.parent)
+        sweep_points(s, f"scenario[{i}]")  # every grid value checked before anything runs
     return Suite(scenario=scenarios, path=str(path))
 
 
@@ -93,7 +103,9 @@ class CallSpec:
 
 
 def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list[CallSpec]:
-    """The calls of a scenario (one per call offset, and per speech file when several are given)."""
+    """The calls of a scenario (one per sweep point, call offset, and speech file when several are given)."""
+    if scenario.sweep:
+        return [c for point in sweep_points(scenario) for c in expand(point, speech_override)]
     suite_dir = Path(scenario.path).parent
     base = load_flowgraph(suite_dir / scenario.flowgraph)
     speeches = speech_override or [str(suite_dir / p) for p in scenario.speech] or [None]
@@ -103,7 +115,7 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
             pass_over = {"call_offset_s": offset}
             if scenario.tle:
                 pass_over["tle"] = str((suite_dir / scenario.tle).resolve())
-            for key in ("altitude_km", "ground_track_offset_km"):
+            for key in ("altitude_km", "ground_track_offset_km", "observer_lat_deg", "observer_lon_deg", "start_utc"):
                 if getattr(scenario, key) is not None:
                     pass_over[key] = getattr(scenario, key)
             beam_over = {k: getattr(scenario, k) for k in ("handset_offset_km", "handset_bearing_deg", "array_n",
@@ -116,7 +128,8 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
                      if p.role == "handset" and scenario.receiver_profile else p for p in base.process]
             flow = dataclasses.replace(
                 base,
-                name=f"{scenario.name}@{offset:+g}s" + (f"#{j}" if len(speeches) > 1 else ""),
+                name=f"{scenario.name}{point_label(scenario.sweep_point)}@{offset:+g}s"
+                + (f"#{j}" if len(speeches) > 1 else ""),
                 seed=scenario.seed + i * len(speeches) + j,
                 duration_s=scenario.duration_s or base.duration_s,
                 pass_=dataclasses.replace(base.pass_, **pass_over),

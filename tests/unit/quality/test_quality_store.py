@@ -1,0 +1,113 @@
+"""The results store: atomic rewrites as rows arrive, resume by configuration key, one campaign per directory."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from skycall.errors import SkycallError
+from skycall.quality import store as store_mod
+from skycall.quality.atomic import replace_dir, write_atomic
+from skycall.quality.store import ResultStore
+
+
+def _row(key, error=None, passed=True):
+    return {"call": f"call-{key}", "passed": passed and error is None, "fail_reasons": "", "error": error,
+            "dir": f"calls/call-{key}", "key": key}
+
+
+def _outputs(key):
+    return {"summary.json": json.dumps({"k": key}).encode(), "sub/x.bin": bytes([1, 2, 3])}
+
+
+def _doc(out):
+    return json.loads((out / "results.json").read_text())
+
+
+def test_rows_written_as_they_arrive_in_campaign_order(tmp_path):
+    with ResultStore(tmp_path, ["a", "b", "c"]) as store:
+        store.add(_row("c"), _outputs("c"), {"wall_s": 1.0, "worker": "w"})
+        assert _doc(tmp_path) == {"calls": [_row("c")], "passed": False, "complete": False}
+        store.add(_row("a", error="ValueError: x (f.py:1 in g)"), {"error.txt": b"tb"}, {"wall_s": 2.0, "worker": "w"})
+        store.add(_row("b"), _outputs("b"), {"wall_s": None, "worker": ""})
+        store.flush()
+    doc = _doc(tmp_path)
+    assert [r["key"] for r in doc["calls"]] == ["a", "b", "c"] and doc["complete"] and not doc["passed"]
+    assert (tmp_path / "calls" / "call-b" / "sub" / "x.bin").read_bytes() == bytes([1, 2, 3])
+    assert (tmp_path / "results.csv").read_text().splitlines()[0].startswith("call,passed,fail_reasons,error,dir,key")
+    assert json.loads((tmp_path / "timings.json").read_text())["call-a"] == {"wall_s": 2.0, "worker": "w"}
+    umask = os.umask(0o022)
+    os.umask(umask)
+    call_b = tmp_path / "calls" / "call-b"
+    for path in (tmp_path / "results.json", call_b, call_b / "summary.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o777 if path.is_dir() else 0o666) & ~umask, path
+
+
+def test_resume_reuses_only_finished_rows_of_this_campaign_with_outputs(tmp_path):
+    with ResultStore(tmp_path, ["a", "b", "c", "d"]) as store:
+        store.add(_row("a"), _outputs("a"), {})
+        store.add(_row("b", error="RuntimeError: boom"), {"error.txt": b"tb"}, {})
+        store.add(_row("c", passed=False), _outputs("c"), {})  # a finished call that failed its thresholds
+        store.add(_row("d"), _outputs("d"), {})
+        store.flush()
+    (tmp_path / "calls" / "call-d" / "summary.json").unlink()  # its outputs are gone: it runs again
+    before = (tmp_path / "results.json").read_bytes()
+    with ResultStore(tmp_path, ["a", "b", "c", "d"]) as store:
+        assert "a" in store and "c" in store and "b" not in store and "d" not in store
+        assert store.reused == 2 and store.stale == 0 and not (tmp_path / "results.previous.json").exists()
+    with ResultStore(tmp_path, ["a", "e"]) as store:  # b, c, d are no longer calls of the campaign
+        assert [r["key"] for r in store.rows] == ["a"] and store.stale == 3
+        assert (tmp_path / "results.previous.json").read_bytes() == before
+    with ResultStore(tmp_path, ["a", "b"], fresh=True) as store:
+        assert len(store) == 0 and (tmp_path / "results.previous.json").read_bytes() == before
+
+
+def test_unreadable_results_refused_unless_fresh(tmp_path):
+    (tmp_path / "results.json").write_text('{"calls": [')
+    with pytest.raises(SkycallError, match="--fresh"):
+        ResultStore(tmp_path, ["a"])
+    with ResultStore(tmp_path, ["a"], fresh=True) as store:  # the lock was released by the refusal
+        assert len(store) == 0
+    assert (tmp_path / "results.previous.json").read_text() == '{"calls": ['
+
+
+def test_one_campaign_per_directory(tmp_path):
+    with ResultStore(tmp_path, ["a"]):
+        with pytest.raises(SkycallError, match="another campaign is writing"):
+            ResultStore(tmp_path, ["a"])
+    with ResultStore(tmp_path, ["a"]):
+        pass
+
+
+def test_rewrites_are_spaced_but_the_last_is_always_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_mod, "_REWRITE_SPACING", 1e9)
+    with ResultStore(tmp_path, ["a", "b"]) as store:
+        store.add(_row("a"), _outputs("a"), {})
+        store.add(_row("b"), _outputs("b"), {})
+        assert [r["key"] for r in _doc(tmp_path)["calls"]] == ["a"]  # the second rewrite came too soon
+        store.flush()
+    assert [r["key"] for r in _doc(tmp_path)["calls"]] == ["a", "b"]
+
+
+def test_interrupted_writes_leave_the_old_file_and_tree(tmp_path, monkeypatch):
+    write_atomic(tmp_path / "results.json", "old")
+    replace_dir(tmp_path / "calls" / "x", {"a.txt": b"old", "gone.txt": b"old"})
+
+    def crash(src, dst):
+        raise KeyboardInterrupt  # e.g. a second Ctrl-C just before the rename
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "results.json", "new" * 1000)
+    with pytest.raises(KeyboardInterrupt):
+        replace_dir(tmp_path / "calls" / "x", {"a.txt": b"new"})
+    monkeypatch.undo()
+    assert (tmp_path / "results.json").read_text() == "old"
+    assert sorted(p.name for p in (tmp_path / "calls").iterdir()) == ["x"]  # no temp files or trees left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calls", "results.json"]
+    replace_dir(tmp_path / "calls" / "x", {"a.txt": b"new"})
+    assert [p.name for p in (tmp_path / "calls" / "x").iterdir()] == ["a.txt"]  # the old tree is gone whole
+    with pytest.raises(ValueError, match="leaves its call directory"):
+        replace_dir(tmp_path / "calls" / "y", {"../../evil": b""})
+    assert not (tmp_path / "evil").exists() and not (tmp_path / "calls" / "y").exists()
