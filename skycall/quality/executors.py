@@ -9,18 +9,18 @@ manager; leaving it on an exception (Ctrl-C) stops the local workers / cancels t
 * :class:`LocalPool`: ``jobs`` spawned processes, each fed one job at a time through its own pipe,
   so a dead process names exactly the job it was running (``ProcessPoolExecutor`` instead fails
   every pending future with ``BrokenProcessPool``, and cannot stop running workers before Python
-  3.14). Workers ignore SIGINT: Ctrl-C is the client's, which terminates them.
+  3.14). Workers ignore SIGINT: Ctrl-C is the client's, which terminates them (SIGTERM unwinds the
+  running job, so its temporary directory goes too; SIGKILL after 2 s).
 * :class:`DaskCluster`: one ``client.submit`` per job, carrying its payload and shared value (no
-  task depends on another, so a lost worker loses only the calls it was running: a scattered or
-  shared-task value would fail every call after two unlucky losses); at most twice the cluster's
-  threads are submitted at a time, so the scheduler holds a bounded amount of speech whatever the
-  campaign's size. For the campaign the scheduler's ``allowed-failures`` is 1 (a task on a lost
-  worker is re-run once, then fails with ``KilledWorker``) and its ``worker-saturation`` 1.0 (a
-  worker holds only the tasks it runs, so a call queued behind one on a dying worker is not counted
-  as lost); both are restored at the end.
+  task depends on another: a scattered or shared-task value would fail every call after two
+  unlucky losses of the workers holding it). As many tasks are in flight as the cluster has
+  threads, so each runs on a thread of its own as soon as it is submitted (a call merely queued
+  behind another on a dying worker would count as lost too), and the scheduler holds a bounded
+  amount of speech whatever the campaign's size. For the campaign the scheduler's
+  ``allowed-failures`` is 1 (a task on a lost worker is re-run once, then fails with
+  ``KilledWorker``); it is restored at the end.
 """
 
-import math
 import signal
 import sys
 import traceback
@@ -64,9 +64,14 @@ def error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).strip()}{where}".replace("\n", "; ")
 
 
+def _exit(signum, frame) -> None:
+    sys.exit(128 + signum)  # unwinds the job: its ``with`` blocks (temporary directories) clean up
+
+
 def _serve(conn) -> None:
     """A pool worker: run ``(fn, payload, shared)`` messages until ``None`` or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit)
     while True:
         try:
             msg = conn.recv()
@@ -188,19 +193,10 @@ class LocalPool:
         self._workers.remove(worker)
 
 
-#: scheduler settings for a campaign: a task on a lost worker is re-run once; a worker holds no more
-#: tasks than threads (else a call merely waiting on a dying worker would count as lost too)
-SCHEDULER_SETTINGS = {"allowed_failures": ALLOWED_FAILURES, "WORKER_SATURATION": 1.0}
-
-
-def _configure(settings: dict, dask_scheduler=None) -> dict:
-    """Set scheduler attributes; return the previous values (saturation stays infinite if it is: no queue)."""
-    old = {}
-    for name, value in settings.items():
-        if name == "WORKER_SATURATION" and math.isinf(dask_scheduler.WORKER_SATURATION):
-            continue
-        old[name] = getattr(dask_scheduler, name)
-        setattr(dask_scheduler, name, value)
+def _allow_failures(n: int, dask_scheduler=None) -> int:
+    """Set the scheduler's allowed-failures; return the previous value."""
+    old = dask_scheduler.allowed_failures
+    dask_scheduler.allowed_failures = n
     return old
 
 
@@ -225,18 +221,17 @@ class DaskCluster:
                                "`dask scheduler` and workers with `dask worker tcp://HOST:PORT` "
                                "(docs/campaigns.md)") from None
         self._futures: dict = {}
-        self._restore: dict = {}
+        self._restore: int | None = None
         try:
-            self._restore = self.client.run_on_scheduler(_configure, SCHEDULER_SETTINGS)
+            old = self.client.run_on_scheduler(_allow_failures, ALLOWED_FAILURES)
         except Exception as err:
-            print(f"note: cannot configure the scheduler ({error_line(err)}); start it with "
-                  f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={ALLOWED_FAILURES} "
-                  "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0", file=sys.stderr)
-        changed = {k: v for k, v in self._restore.items() if v != SCHEDULER_SETTINGS[k]}
-        if changed:
-            print(f"scheduler settings for this campaign (restored at the end): {changed} -> "
-                  f"{ {k: SCHEDULER_SETTINGS[k] for k in changed} } (a call on a lost worker is re-run once)",
-                  file=sys.stderr)
+            print(f"note: cannot set the scheduler's allowed-failures ({error_line(err)}); start it with "
+                  f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={ALLOWED_FAILURES}", file=sys.stderr)
+        else:
+            if old != ALLOWED_FAILURES:
+                self._restore = old
+                print(f"scheduler allowed-failures {old} -> {ALLOWED_FAILURES} for this campaign (a call on a lost "
+                      "worker is re-run once; restored at the end)", file=sys.stderr)
 
     def describe(self) -> str:
         threads = self.client.nthreads()
@@ -262,8 +257,8 @@ class DaskCluster:
         try:
             if self._futures:
                 self.client.cancel(list(self._futures), force=True)
-            if self._restore:
-                self.client.run_on_scheduler(_configure, self._restore)
+            if self._restore is not None:
+                self.client.run_on_scheduler(_allow_failures, self._restore)
         finally:
             self._futures.clear()
             self.client.close()
@@ -275,7 +270,7 @@ class DaskCluster:
         done = as_completed(loop=self.client.loop)
 
         def top_up() -> None:
-            window = max(4, 2 * sum(self.client.nthreads().values()))
+            window = max(1, sum(self.client.nthreads().values()))
             while pending and len(self._futures) < window:
                 job = pending.popleft()
                 fut = self.client.submit(fn, job.payload, shared.get(job.shared),
@@ -286,12 +281,12 @@ class DaskCluster:
         top_up()
         for fut in done:
             job = self._futures.pop(fut)
+            top_up()  # the freed thread's next call starts while this result is stored
             try:
                 yield Outcome(job, value=fut.result())
             except Exception as exc:
                 yield Outcome(job, error=self._why(fut, exc))
             fut.release()
-            top_up()
 
     @staticmethod
     def _why(fut, exc: BaseException) -> str:
