@@ -211,9 +211,10 @@ def run_campaign(calls: list[CallSpec], out_dir: str | Path, executor, fresh: bo
                     result = CallResult(row, {"error.txt": outcome.error.encode() + b"\n"}, None, "")
                 store.add(result.row, result.files, {"wall_s": result.wall_s, "worker": result.worker})
                 progress.update(result.row)
-        except KeyboardInterrupt:
+        except BaseException as exc:  # Ctrl-C, SIGTERM, a lost scheduler: keep every finished row
             store.flush()
-            print(f"\ninterrupted: stopping the workers; {len(store)} of {len(tasks)} calls are in "
+            what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"  # the error itself follows
+            print(f"\n{what}: stopping the workers; {len(store)} of {len(tasks)} calls are in "
                   f"{out / 'results.json'}; run the same command again to run the {len(tasks) - len(store)} "
                   "missing", file=sys.stderr, flush=True)
             raise

@@ -259,6 +259,8 @@ class DaskCluster:
                 self.client.cancel(list(self._futures), force=True)
             if self._restore is not None:
                 self.client.run_on_scheduler(_allow_failures, self._restore)
+        except OSError:  # the scheduler is gone: nothing to cancel or restore
+            pass
         finally:
             self._futures.clear()
             self.client.close()
@@ -270,23 +272,31 @@ class DaskCluster:
         done = as_completed(loop=self.client.loop)
 
         def top_up() -> None:
-            window = max(1, sum(self.client.nthreads().values()))
-            while pending and len(self._futures) < window:
-                job = pending.popleft()
-                fut = self.client.submit(fn, job.payload, shared.get(job.shared),
-                                         key=f"skycall-call-{run_id}-{job.key}", retries=0)
-                self._futures[fut] = job
-                done.add(fut)
+            try:
+                window = max(1, sum(self.client.nthreads().values()))
+                while pending and len(self._futures) < window:
+                    job = pending.popleft()
+                    fut = self.client.submit(fn, job.payload, shared.get(job.shared),
+                                             key=f"skycall-call-{run_id}-{job.key}", retries=0)
+                    self._futures[fut] = job
+                    done.add(fut)
+            except OSError as err:
+                raise self._lost(err) from None
 
         top_up()
         for fut in done:
             job = self._futures.pop(fut)
             top_up()  # the freed thread's next call starts while this result is stored
             try:
-                yield Outcome(job, value=fut.result())
+                outcome = Outcome(job, value=fut.result())
             except Exception as exc:
-                yield Outcome(job, error=self._why(fut, exc))
+                outcome = Outcome(job, error=self._why(fut, exc))
             fut.release()
+            yield outcome
+
+    def _lost(self, err: OSError) -> SkycallError:
+        return SkycallError(f"lost the Dask scheduler {self.client.scheduler.address} ({error_line(err)}); run the "
+                            "same command again when it is back")
 
     @staticmethod
     def _why(fut, exc: BaseException) -> str:

@@ -103,3 +103,22 @@ def test_seed_spacing_counts_calls_per_point(tmp_path):
     path = _suite(tmp_path, "seed = [1, 4, 7]")  # 3 offsets per point: 1..3, 4..6, 7..9 do not overlap
     seeds = [c.flow.seed for c in expand(load_scenario(path).scenario[0])]
     assert sorted(seeds) == list(range(1, 10))
+
+
+def test_documented_example_expands_as_documented(tmp_path):
+    """docs/campaigns.md's sweep example loads, validates and gives the call count the page states."""
+    import re
+
+    text = (ROOT / "docs" / "campaigns.md").read_text()
+    (example,) = [b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "[scenario.sweep]" in b]
+    (tmp_path / "scenarios").mkdir()
+    for name in ("flowgraphs", "groundstation", "hw_profiles"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    path = tmp_path / "scenarios" / "survey.toml"
+    path.write_text(example)
+    (sc,) = load_scenario(path).scenario
+    calls = expand(sc)
+    points, n_calls = re.search(r"That is [\d × ]+ = (\d+) points, (\d+) calls", text).groups()
+    assert len(calls) == int(n_calls) == 3 * int(points) and len({c.flow.name for c in calls}) == len(calls)
+    assert any(c.flow.name == "cell-survey[seed=101,start_utc=2026-06-02T00:00:00Z,site=1,cell=2,vocoder=opus]@+0s"
+               for c in calls)
