@@ -9,8 +9,8 @@ manager; leaving it on an exception (Ctrl-C) stops the local workers / cancels t
 * :class:`LocalPool`: ``jobs`` spawned processes, each fed one job at a time through its own pipe,
   so a dead process names exactly the job it was running (``ProcessPoolExecutor`` instead fails
   every pending future with ``BrokenProcessPool``, and cannot stop running workers before Python
-  3.14). Workers ignore SIGINT: Ctrl-C is the client's, which terminates them (SIGTERM unwinds the
-  running job, so its temporary directory goes too; SIGKILL after 2 s).
+  3.14). Workers ignore SIGINT: Ctrl-C is the client's, which kills them, then removes the pool's
+  temporary directory (the workers' ``tempfile`` root) with whatever the stopped jobs left there.
 * :class:`DaskCluster`: one ``client.submit`` per job, carrying its payload and shared value (no
   task depends on another: a scattered or shared-task value would fail every call after two
   unlucky losses of the workers holding it). As many tasks are in flight as the cluster has
@@ -21,8 +21,10 @@ manager; leaving it on an exception (Ctrl-C) stops the local workers / cancels t
   ``KilledWorker``); it is restored at the end.
 """
 
+import shutil
 import signal
 import sys
+import tempfile
 import traceback
 import uuid
 from collections import deque
@@ -64,14 +66,10 @@ def error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).strip()}{where}".replace("\n", "; ")
 
 
-def _exit(signum, frame) -> None:
-    sys.exit(128 + signum)  # unwinds the job: its ``with`` blocks (temporary directories) clean up
-
-
-def _serve(conn) -> None:
+def _serve(conn, tmp_dir: str) -> None:
     """A pool worker: run ``(fn, payload, shared)`` messages until ``None`` or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit)
+    tempfile.tempdir = tmp_dir  # the pool's: removed with whatever a killed job leaves there
     while True:
         try:
             msg = conn.recv()
@@ -93,9 +91,9 @@ def _serve(conn) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx):
+    def __init__(self, ctx, tmp_dir: str):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="skycall-campaign-worker")
+        self.proc = ctx.Process(target=_serve, args=(child, tmp_dir), daemon=True, name="skycall-campaign-worker")
         self.proc.start()
         child.close()
 
@@ -112,9 +110,6 @@ class _Worker:
                 pass
             self.proc.join(5.0)
         if self.proc.is_alive():
-            self.proc.terminate()
-            self.proc.join(2.0)
-        if self.proc.is_alive():
             self.proc.kill()
             self.proc.join()
         self.conn.close()
@@ -129,6 +124,7 @@ class LocalPool:
         self.jobs = jobs
         self._ctx = get_context("spawn")
         self._workers: list[_Worker] = []
+        self._tmp_dir: str | None = None
 
     def describe(self) -> str:
         return f"{self.jobs} local worker process(es)"
@@ -144,6 +140,9 @@ class LocalPool:
         for worker in self._workers:
             worker.stop(kill)
         self._workers.clear()
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._tmp_dir = None
 
     def run(self, fn: Callable, jobs: Iterable[Job], shared: dict[str, Any]) -> Iterator[Outcome]:
         queue, busy, idle, lost = deque(jobs), {}, [], set()
@@ -184,7 +183,9 @@ class LocalPool:
                     queue.appendleft(job)
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._ctx)
+        if self._tmp_dir is None:
+            self._tmp_dir = tempfile.mkdtemp(prefix="skycall-pool-")
+        worker = _Worker(self._ctx, self._tmp_dir)
         self._workers.append(worker)
         return worker
 

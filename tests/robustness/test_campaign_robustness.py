@@ -91,13 +91,13 @@ def test_signal_writes_partial_results_and_stops_workers(tmp_path, sig):
         assert row["passed"] and (out / row["dir"] / "summary.json").exists() and (out / row["dir"] / "handset.npz")
     alive = psutil.wait_procs(workers, timeout=5.0)[1]
     assert not alive, alive  # no worker left running
-    assert not list((tmp_path / "tmp").glob("skycall-call-*"))  # the stopped calls cleaned up after themselves
+    assert not list((tmp_path / "tmp").iterdir())  # nothing left of the stopped calls' temporary directories
 
 
 def test_failing_call_and_killed_worker_do_not_abort_the_campaign(tmp_path):
     out, tmp = tmp_path / "q", tmp_path / "tmp"
     proc = _start(_suite(tmp_path, [-100.0, 0.0, 100.0], never_visible=True), out, tmp)
-    _wait(lambda: len(list(tmp.glob("skycall-call-*/calls/*"))) == 2)  # both workers mid-call
+    _wait(lambda: len(list(tmp.glob("skycall-pool-*/skycall-call-*/calls/*"))) == 2)  # both workers mid-call
     time.sleep(0.2)
     _workers(proc)[0].kill()
     stdout, err = proc.communicate(timeout=300)
@@ -112,5 +112,6 @@ def test_failing_call_and_killed_worker_do_not_abort_the_campaign(tmp_path):
     assert bad["fail_reasons"] == f"error: {bad['error']}" and not bad["passed"]
     assert "Traceback (most recent call last)" in (out / bad["dir"] / "error.txt").read_text()
     assert all(r["passed"] for r in doc["calls"][:-1])
+    assert not list(tmp.iterdir())  # the killed worker's temporary directory went with the pool
     assert "FAIL never-visible@-100s: error: NoPassError" in stdout
     assert "never-visible@-100s" in (out / "report.html").read_text()  # the report lists the failed row
