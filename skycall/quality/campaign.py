@@ -186,7 +186,7 @@ class Progress:
 
 
 def run_campaign(calls: list[CallSpec], out_dir: str | Path, executor, fresh: bool = False) -> list[dict]:
-    """Run the ``calls`` not already in ``out_dir/results.json`` on ``executor``; return every call's row."""
+    """Run the ``calls`` not already done in ``out_dir`` on ``executor``; return every call's row."""
     dirs = Counter(call_dir(c) for c in calls)
     if max(dirs.values(), default=1) > 1:
         clash = next(d for d, n in dirs.items() if n > 1)
@@ -194,14 +194,11 @@ def run_campaign(calls: list[CallSpec], out_dir: str | Path, executor, fresh: bo
                                                     "be unique across the suites of one campaign")
     out = Path(out_dir)
     tasks, speeches = make_tasks(calls, out / "calls" / "speech")
-    with ResultStore(out, [t.key for t in tasks], fresh) as store:
+    with ResultStore(out, [(t.key, call_dir(t.call)) for t in tasks], fresh) as store:
         todo = [Job(t.key, t, t.speech) for t in tasks if t.key not in store]
         progress = Progress(len(tasks), len(store))
-        if store.stale:
-            print(f"{store.stale} row(s) of the earlier results.json are no call of this campaign (changed scenario "
-                  "or another suite): not carried over, the file is kept as results.previous.json", file=sys.stderr)
-        print(f"{_bar(len(store), len(tasks))} calls: {len(store)} already in {out / 'results.json'}, {len(todo)} to "
-              f"run on {executor.describe()}", file=sys.stderr, flush=True)
+        print(f"{_bar(len(store), len(tasks))} calls: {len(store)} already done in {out}, {len(todo)} to run on "
+              f"{executor.describe()}", file=sys.stderr, flush=True)
         try:
             for outcome in executor.run(execute, todo, speeches):
                 result = outcome.value

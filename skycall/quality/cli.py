@@ -2,7 +2,7 @@
 
 Calls run on local worker processes (``--jobs``), or as tasks of a Dask scheduler (``--cluster
 tcp://HOST:PORT`` or ``--scheduler-file FILE``; see docs/campaigns.md). Rerunning the same
-command reuses the calls already in ``OUT/results.json`` (``--fresh``: run them all again).
+command skips the calls already done in ``OUT`` (``--fresh``: run them all again).
 """
 
 import contextlib
@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
     where.add_argument("--scheduler-file", metavar="FILE",
                        help="the Dask scheduler that wrote FILE (`dask scheduler --scheduler-file FILE`)")
     parser.add_argument("--fresh", action="store_true",
-                        help="run every call again (default: calls already in OUT/results.json are skipped)")
+                        help="run every call again (default: calls already done in OUT are skipped)")
 
 
 @contextlib.contextmanager

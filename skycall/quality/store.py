@@ -1,17 +1,19 @@
 """A campaign's results on disk, written as calls finish, and the rows a rerun reuses.
 
-``results.json`` (``{"calls": [...], "passed": ..., "complete": ...}``) and ``results.csv`` hold
-the rows of this campaign's calls in campaign order. They are rewritten atomically as rows arrive:
-a rewrite is skipped while the previous one is younger than 20× its own duration (a campaign of
-thousands of calls spends at most ~5 % of the client's time rewriting) and always done at the end,
-also on Ctrl-C. A call's outputs are swapped into ``calls/NAME/`` whole. Per-call wall-clock time
-and worker go to ``timings.json``, so ``results.json`` depends only on the calls' configuration.
+Each finished call's directory ``calls/NAME/`` holds its outputs and ``campaign_row.json`` (its row,
+wall-clock time and worker), swapped in together, atomically. ``results.json`` (``{"calls": [...],
+"passed": ..., "complete": ...}``) and ``results.csv`` hold the rows of this campaign's calls in
+campaign order; they are rewritten atomically as rows arrive: a rewrite is skipped while the
+previous one is younger than 20× its own duration (thousands of calls spend at most ~5 % of the
+client's time rewriting) and always done at the end, also on Ctrl-C. Wall-clock times and workers
+go to ``timings.json``, so ``results.json`` depends only on the calls' configuration.
+
+Resume: a call is not run again when its directory holds a ``campaign_row.json`` whose ``key`` (the
+hash of the call's whole configuration) is this call's, without ``error``, next to its outputs.
+So every call already in ``results.json`` is skipped, and so is one finished by an earlier,
+different campaign in the same directory (``--quick`` then the full suite). ``fresh``: run all.
 
 One campaign at a time per directory: the store holds an exclusive ``flock`` on ``OUT/.campaign.lock``.
-
-Resume: a row of the earlier ``results.json`` is reused when its ``key`` is a call of this
-campaign, it holds no ``error`` and its outputs are on disk; every other call runs. Rows of calls
-no longer in the campaign are not carried over: the earlier file is kept as ``results.previous.json``.
 """
 
 import fcntl
@@ -25,12 +27,14 @@ from skycall.quality.report import write_tables
 
 #: a rewrite waits at least this many times the previous rewrite's duration
 _REWRITE_SPACING = 20.0
+#: in each finished call's directory: its row and timing
+ROW_FILE = "campaign_row.json"
 
 
 class ResultStore:
-    """The rows of the campaign whose call keys are ``keys`` (in campaign order), under ``out``."""
+    """The rows of the campaign whose calls are ``calls`` (``(key, dir)`` in campaign order), under ``out``."""
 
-    def __init__(self, out: Path, keys: list[str], fresh: bool = False):
+    def __init__(self, out: Path, calls: list[tuple[str, str]], fresh: bool = False):
         self.out = Path(out)
         try:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -43,44 +47,18 @@ class ResultStore:
             self._lock.close()
             raise SkycallError(f"another campaign is writing to {self.out}: wait for it, or choose another --out") \
                 from None
-        self._order = {k: i for i, k in enumerate(keys)}
+        self._order = {key: i for i, (key, _) in enumerate(calls)}
         self._rows: dict[str, dict] = {}
         self._timings: dict[str, dict] = {}
-        self.stale = 0
-        path = self.out / "results.json"
-        if path.exists():
+        for key, rel in [] if fresh else calls:
             try:
-                self._resume(path, fresh)
-            except BaseException:
-                self._lock.close()
-                raise
-        self.reused = len(self._rows)
+                done = json.loads((self.out / rel / ROW_FILE).read_text())
+                row, timing = done["row"], done["timing"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if row.get("key") == key and not row.get("error") and (self.out / rel / "summary.json").exists():
+                self._rows[key], self._timings[row["call"]] = row, timing
         self._next_write = 0.0
-
-    def _resume(self, path: Path, fresh: bool) -> None:
-        text = path.read_bytes()
-        try:
-            rows = json.loads(text)["calls"]
-            keys = [row.get("key") for row in rows]
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            if not fresh:
-                raise SkycallError(f"{path} is not a campaign's results.json ({err}): move it away, or rerun "
-                                   "with --fresh (it is then kept as results.previous.json)") from None
-            rows, keys = [], []
-        self.stale = sum(k not in self._order for k in keys)
-        if fresh or self.stale:
-            write_atomic(self.out / "results.previous.json", text)
-        if fresh:
-            return
-        for key, row in zip(keys, rows, strict=True):
-            outputs = self.out / str(row.get("dir")) / "summary.json"
-            if key in self._order and not row.get("error") and outputs.exists():
-                self._rows[key] = row
-        try:
-            timings = json.loads((self.out / "timings.json").read_text())
-            self._timings = {r["call"]: timings[r["call"]] for r in self._rows.values() if r["call"] in timings}
-        except (OSError, ValueError, TypeError):
-            pass
 
     def __enter__(self) -> "ResultStore":
         return self
@@ -104,8 +82,9 @@ class ResultStore:
         return len(self._rows) == len(self._order)
 
     def add(self, row: dict, files: dict[str, bytes], timing: dict) -> None:
-        """Store a finished call: its outputs (swapped in whole), its row, its timing; maybe rewrite."""
-        replace_dir(self.out / row["dir"], files)
+        """Store a finished call: its outputs and row (swapped in whole), its timing; maybe rewrite the tables."""
+        done = json.dumps({"row": row, "timing": timing}, indent=1).encode()
+        replace_dir(self.out / row["dir"], {**files, ROW_FILE: done})
         self._rows[row["key"]] = row
         self._timings[row["call"]] = timing
         self.flush(force=False)
@@ -115,7 +94,8 @@ class ResultStore:
         t0 = time.monotonic()
         if not force and t0 < self._next_write:
             return
-        write_tables(self.rows, self.out, complete=self.complete)
-        if self._timings:
-            write_atomic(self.out / "timings.json", json.dumps(self._timings, indent=1))
+        rows = self.rows
+        write_tables(rows, self.out, complete=self.complete)
+        write_atomic(self.out / "timings.json", json.dumps({r["call"]: self._timings[r["call"]] for r in rows},
+                                                           indent=1))
         self._next_write = time.monotonic() + _REWRITE_SPACING * (time.monotonic() - t0)
