@@ -236,8 +236,12 @@ class DaskCluster:
 
     def describe(self) -> str:
         threads = self.client.nthreads()
+        try:
+            dashboard = self.client.dashboard_link
+        except KeyError:  # a scheduler started with --no-dashboard
+            dashboard = None
         text = (f"Dask scheduler {self.client.scheduler.address}: {len(threads)} worker(s), "
-                f"{sum(threads.values())} thread(s); dashboard {self.client.dashboard_link}")
+                f"{sum(threads.values())} thread(s); dashboard {dashboard or 'none'}")
         multi = sorted(addr for addr, n in threads.items() if n > 1)
         if multi:
             text += (f"\nnote: {len(multi)} worker(s) have several threads ({multi[0]}, ...): a call is not "

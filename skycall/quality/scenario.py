@@ -56,7 +56,7 @@ class Scenario:
     duration_s: float | None = spec(None, lo=2.0, hi=600.0, doc="stream time per call")
     hold_s: float | None = spec(None, lo=1.0, hi=600.0, doc="talk time per call")
     speech: list[str] = spec(default_factory=list, doc="WAV files (any rate, mono/stereo) to send both ways")
-    seed: int = spec(1, lo=0, hi=2**63 - 1, doc="seed of the first call (incremented per sweep point)")
+    seed: int = spec(1, lo=0, hi=2**63 - 1, doc="seed of the first call (+1 per call offset and speech file)")
     quick: bool = spec(False, doc="part of the --quick suite")
     thresholds: Thresholds = spec(default_factory=Thresholds, doc="pass/fail limits")
     observer_lat_deg: float | None = spec(None, lo=-90.0, hi=90.0, doc="handset latitude (a site)")
