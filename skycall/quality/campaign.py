@@ -195,7 +195,7 @@ def run_campaign(calls: list[CallSpec], out_dir: str | Path, executor, fresh: bo
     out = Path(out_dir)
     tasks, speeches = make_tasks(calls, out / "calls" / "speech")
     with ResultStore(out, [(t.key, call_dir(t.call)) for t in tasks], fresh) as store:
-        todo = [Job(t.key, t, t.speech) for t in tasks if t.key not in store]
+        todo = [Job(t.key, t, t.speech, t.call.flow.name) for t in tasks if t.key not in store]
         progress = Progress(len(tasks), len(store))
         print(f"{_bar(len(store), len(tasks))} calls: {len(store)} already done in {out}, {len(todo)} to run on "
               f"{executor.describe()}", file=sys.stderr, flush=True)

@@ -43,11 +43,12 @@ ALLOWED_FAILURES = 1
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: ``key`` names it, ``shared`` names a value many jobs use (or None)."""
+    """One unit of work: ``key`` identifies it, ``shared`` names a value many jobs use (or None)."""
 
     key: str
     payload: Any
     shared: str | None = None
+    name: str = ""  # for people (messages); the key when empty
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ class LocalPool:
                     yield Outcome(job, error=f"the worker process running it died twice (last: {why})")
                 else:
                     lost.add(job.key)
-                    print(f"worker process died ({why}) running {job.key}: re-running it once", file=sys.stderr)
+                    print(f"worker process died ({why}) running {job.name or job.key}: re-running it once",
+                          file=sys.stderr)
                     queue.appendleft(job)
 
     def _spawn(self) -> _Worker:
