@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from skycall.call.record import SideRecord
+from skycall.quality.atomic import write_atomic
 
 PERCENTILES = (10, 50, 90)
 
@@ -33,8 +34,8 @@ def _held(row: dict) -> bool:
 def distributions(rows: list[dict]) -> dict[str, dict]:
     """Per scenario: calls, outage, and percentiles of PESQ-NB, FER (connected calls) and SINR (module docstring)."""
     out = {}
-    for name in dict.fromkeys(r["scenario"] for r in rows):
-        rs = [r for r in rows if r["scenario"] == name]
+    for name in dict.fromkeys(r.get("scenario") for r in rows):
+        rs = [r for r in rows if r.get("scenario") == name]
         up = [r for r in rs if r.get("call_connected")]
         out[name] = {
             "calls": len(rs),
@@ -47,15 +48,18 @@ def distributions(rows: list[dict]) -> dict[str, dict]:
     return out
 
 
-def write_tables(rows: list[dict], out: Path) -> None:
+def write_tables(rows: list[dict], out: Path, complete: bool = True) -> None:
+    """``results.json`` and ``results.csv``, each replaced atomically (``complete``: every call has a row)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"calls": rows, "passed": all(r["passed"] for r in rows),
-                                                  "distributions": distributions(rows)}, indent=1))
+    doc = {"calls": rows, "passed": complete and all(r["passed"] for r in rows), "complete": complete,
+           "distributions": distributions(rows)}
+    write_atomic(out / "results.json", json.dumps(doc, indent=1))
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    with (out / "results.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(out / "results.csv", buf.getvalue())
 
 
 def _png(fig) -> str:
@@ -74,6 +78,7 @@ def _plots(rows: list[dict]) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     figs = {}
+    rows = [r for r in rows if not r.get("error")]  # a call that raised has no records to plot
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(scenarios)}
     figs["distributions"] = _png(_distribution_figure(rows, scenarios, plt))
@@ -152,7 +157,7 @@ def _distribution_figure(rows: list[dict], scenarios: list[str], plt):
     fig, ax = plt.subplots(1, 3, figsize=(13, 0.45 * len(scenarios) + 1.8), sharey=True)
     y = np.arange(len(scenarios))
     for i, name in enumerate(scenarios):
-        rs = [r for r in rows if r["scenario"] == name]
+        rs = [r for r in rows if r.get("scenario") == name]
         pesq = [r["dl_pesq_nb"] for r in rs if r.get("call_connected") and r.get("dl_pesq_nb") is not None]
         ax[0].plot(pesq, np.full(len(pesq), i) + np.linspace(-0.15, 0.15, len(pesq)), ".", ms=4, alpha=0.6)
         p = dist[name]["dl_pesq_nb"]
@@ -217,5 +222,5 @@ def write_html(rows: list[dict], out: Path) -> Path:
             f"<p>{n_pass} of {len(rows)} calls passed their thresholds.</p>{_distribution_table(rows)}"
             f"<h2>calls</h2><table><tr>{head}</tr>{body}</table>{imgs}</body></html>")
     path = out / "report.html"
-    path.write_text(page)
+    write_atomic(path, page)
     return path

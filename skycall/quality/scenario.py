@@ -15,6 +15,8 @@ The link budget, the array and cells and the handset's surroundings are scenario
 ``k_factor_db``, ``speed_kmh``, ``shadowing``); ``seeds`` repeats every call with the next seeds
 (other fading and shadowing realisations, other noise) and ``handset_bearings_deg`` places the
 handset around its beam centre: the report gives each scenario's distributions over them.
+A ``[scenario.sweep]`` grid (sites × days × seeds × positions in the cell, any scenario key) expands
+one scenario into many points, each with its calls (see :mod:`skycall.quality.sweep`).
 """
 
 import dataclasses
@@ -24,6 +26,7 @@ from pathlib import Path
 from skycall.config.flowgraph import Flowgraph, load_flowgraph
 from skycall.config.schema import load_dataclass, read_toml, spec
 from skycall.errors import ConfigError
+from skycall.quality.sweep import check_value, point_label, sweep_points
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +71,8 @@ class Scenario:
     duration_s: float | None = spec(None, lo=2.0, hi=600.0, doc="stream time per call")
     hold_s: float | None = spec(None, lo=1.0, hi=600.0, doc="talk time per call")
     speech: list[str] = spec(default_factory=list, doc="WAV files (any rate, mono/stereo) to send both ways")
-    seed: int = spec(1, lo=0, hi=2**63 - 1, doc="seed of the first call (incremented per sweep point)")
+    seed: int = spec(1, lo=0, hi=2**63 - 1, doc="seed of the first call (+1 per call offset, speech file, bearing and "
+                    "seed repeat)")
     link_preset: str | None = spec(None, choices=(None, "tr38821-set1", "tr38821-set2", "skycall-v1"),
                                    doc="link-budget parameter set")
     taper: str | None = spec(None, choices=(None, "uniform", "taylor"), doc="array amplitude taper")
@@ -88,7 +92,12 @@ class Scenario:
                                              "to its beam centre (positions in the cell); empty: the base one")
     quick: bool = spec(False, doc="part of the --quick suite")
     thresholds: Thresholds = spec(default_factory=Thresholds, doc="pass/fail limits")
+    observer_lat_deg: float | None = spec(None, lo=-90.0, hi=90.0, doc="handset latitude (a site)")
+    observer_lon_deg: float | None = spec(None, lo=-180.0, hi=180.0, doc="handset longitude (a site)")
+    start_utc: str | None = spec(None, doc="first pass after this time, ISO 8601 (a day)")
+    sweep: dict[str, list] = spec(default_factory=dict, doc="grid: KEY = [values] or LABEL = [{KEY = value}]")
     path: str = field(default="", compare=False)
+    sweep_point: tuple = field(default=())  # this point's sweep coordinates ((axis, value), ...)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +120,8 @@ def load_scenario(path: str | Path) -> Suite:
             raise ConfigError(str(path), f"scenario[{i}].flowgraph", f"{base} does not exist")
         if s.tle and not (path.parent / s.tle).exists():
             raise ConfigError(str(path), f"scenario[{i}].tle", f"{path.parent / s.tle} does not exist")
+        check_value("start_utc", s.start_utc, str(path), f"scenario[{i}].start_utc", path.parent)
+        sweep_points(s, f"scenario[{i}]")  # every grid value checked before anything runs
     return Suite(scenario=scenarios, path=str(path))
 
 
@@ -125,7 +136,9 @@ class CallSpec:
 
 
 def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list[CallSpec]:
-    """The calls of a scenario (one per call offset, and per speech file when several are given)."""
+    """The calls of a scenario (one per sweep point, call offset, and speech file when several are given)."""
+    if scenario.sweep:
+        return [c for point in sweep_points(scenario) for c in expand(point, speech_override)]
     suite_dir = Path(scenario.path).parent
     base = load_flowgraph(suite_dir / scenario.flowgraph)
     speeches = speech_override or [str(suite_dir / p) for p in scenario.speech] or [None]
@@ -135,7 +148,7 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
             pass_over = {"call_offset_s": offset}
             if scenario.tle:
                 pass_over["tle"] = str((suite_dir / scenario.tle).resolve())
-            for key in ("altitude_km", "ground_track_offset_km"):
+            for key in ("altitude_km", "ground_track_offset_km", "observer_lat_deg", "observer_lon_deg", "start_utc"):
                 if getattr(scenario, key) is not None:
                     pass_over[key] = getattr(scenario, key)
             beam_over = {k: getattr(scenario, k) for k in ("handset_offset_km", "handset_bearing_deg", "array_n",
@@ -150,7 +163,8 @@ def expand(scenario: Scenario, speech_override: list[str] | None = None) -> list
             procs = [dataclasses.replace(p, **hs_over) if p.role == "handset" else p for p in base.process]
             flow = dataclasses.replace(
                 base,
-                name=f"{scenario.name}@{offset:+g}s" + (f"#{j}" if len(speeches) > 1 else ""),
+                name=f"{scenario.name}{point_label(scenario.sweep_point)}@{offset:+g}s"
+                + (f"#{j}" if len(speeches) > 1 else ""),
                 seed=scenario.seed + i * len(speeches) + j,
                 duration_s=scenario.duration_s or base.duration_s,
                 pass_=dataclasses.replace(base.pass_, **pass_over),
