@@ -32,7 +32,7 @@ import numpy as np
 
 from skycall.bridge.console import parse_line
 from skycall.bridge.srsran import NetworkNamespace, enb_command, environment, find_srsran, line_buffered, ue_command
-from skycall.config.flowgraph import SRSRAN_RATES_SPS, Flowgraph, load_flowgraph, resolve_path
+from skycall.config.flowgraph import SRSRAN_RATES_SPS, TOML_NAMES, Flowgraph, load_flowgraph, resolve_path
 from skycall.config.schema import read_toml
 
 _GRACE_S = 10.0
@@ -62,8 +62,9 @@ def flowgraph_toml(flow: Flowgraph) -> str:
         if "doc" not in f.metadata or value is None or isinstance(value, list):
             continue
         if dataclasses.is_dataclass(value):
-            rows = [f"{g.name} = {_toml_value(getattr(value, g.name))}" for g in dataclasses.fields(value)]
-            tables.append(f"[{f.name.rstrip('_')}]\n" + "\n".join(rows))
+            rows = [f"{g.name} = {_toml_value(getattr(value, g.name))}" for g in dataclasses.fields(value)
+                    if getattr(value, g.name) is not None]  # None: the key's default (TOML has no null)
+            tables.append(f"[{TOML_NAMES.get(f.name, f.name)}]\n" + "\n".join(rows))
         else:
             top.append(f"{f.name} = {_toml_value(value)}")
     return "\n".join(top) + "\n\n" + "\n\n".join(tables) + "\n"

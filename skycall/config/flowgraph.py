@@ -321,6 +321,10 @@ def _check(flow: Flowgraph) -> list[ConfigError]:
     return errors
 
 
+#: Python field -> TOML table name, where they differ (``pass`` is a keyword; ``[link]`` is the link budget)
+TOML_NAMES = {"pass_": "pass", "radio_link": "link"}
+
+
 def load_flowgraph(path: str | Path) -> Flowgraph:
     """Load and fully validate a flowgraph file; raise :class:`ConfigErrors` listing every problem."""
     path = Path(path)
@@ -345,7 +349,7 @@ def load_flowgraph(path: str | Path) -> Flowgraph:
 def _rename(err: ConfigError) -> ConfigError:
     """Show the TOML spellings ``pass`` and ``link`` for the Python fields ``pass_`` and ``radio_link``."""
     key = err.key
-    for field_name, toml in (("pass_", "pass"), ("radio_link", "link")):
+    for field_name, toml in TOML_NAMES.items():
         key = key.replace(field_name, toml, 1) if key.startswith(field_name) else key
     return ConfigError(err.file, key, err.message.replace("pass_", "pass").replace("radio_link", "link"))
 

@@ -1,6 +1,7 @@
 """The interop campaign's bookkeeping with a stand-in for srsRAN: envelopes, results and the report."""
 
 import json
+from pathlib import Path
 
 import pytest
 from bridge_flows import leo_flow
@@ -98,3 +99,21 @@ def test_resume_reuses_finished_runs_of_the_same_flowgraph_only(fake_runs, tmp_p
     assert FakeRun.runs == 3 and again["envelope"] == first["envelope"]
     campaign.run_campaign(leo_flow(), tmp_path, only=["delay"], quick=True, point_s=5.0, resume=True)
     assert FakeRun.runs == 6  # another stream time: another flowgraph, run again
+
+
+def test_a_flowgraph_written_as_toml_loads_back_equal(tmp_path):
+    """Every section survives the round trip, including [link] (the budget), unset optional keys and
+    non-default channel and beam choices."""
+    import dataclasses
+
+    from skycall.config.flowgraph import load_flowgraph
+
+    base = load_flowgraph(Path(__file__).resolve().parents[3] / "flowgraphs" / "srsran_leo.toml")
+    flow = dataclasses.replace(
+        base, beam=dataclasses.replace(base.beam, taper="uniform", precompensation=False),
+        channel=dataclasses.replace(base.channel, fading="rician", k_factor_db=None),
+        radio_link=dataclasses.replace(base.radio_link, preset="tr38821-set2"))
+    path = tmp_path / "copy.toml"
+    path.write_text(flowgraph_toml(flow))
+    again = load_flowgraph(path)
+    assert dataclasses.replace(again, path=flow.path) == flow
