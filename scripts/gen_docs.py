@@ -163,7 +163,9 @@ def generate() -> str:
         cls = getattr(importlib.import_module(module_name), cls_name)
         lines += [f"### {title}", ""]
         lines += schema_tables(cls, "", {cls: ""})
-    return "\n".join(lines).rstrip() + "\n"
+    # defaults that are paths inside the checkout are shown relative to it (the file must not depend on where
+    # the repository was cloned)
+    return "\n".join(lines).rstrip().replace(str(ROOT) + "/", "") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
