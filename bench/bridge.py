@@ -3,7 +3,7 @@
 Both directions (DL: pre-compensation, delay, Doppler, gain and noise; UL: the same with post-compensation)
 on 1 ms messages as srsRAN's ZMQ radio sends them, including the per-message work of the forwarding loop
 (bytes → array, the power counter), with the UE at its beam centre (a constant 2-sample latency: a delay
-line) and 20 km from it (a drifting differential delay: the Farrow interpolator, most of the cost).
+line) and 20 km from it (a drifting differential delay: the Farrow interpolator).
 ``msps`` is DL+UL sample pairs per second on one core, ``baseline_msps`` the LTE rate: ``ratio`` is how many
 times real time the bridge keeps up with both directions (goal ≥ 20 at 1.92 MS/s). Timed in this process's
 CPU time (``time.process_time``: the cost on one core, not the share of a loaded machine it got); the
