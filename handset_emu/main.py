@@ -24,7 +24,7 @@ def run(node) -> int:
     transmit = flow.call.duplex == "full" and proc.transmit
     radio = start_radio(node, transmit)
     rate = RateAdapter(proc.sample_rate_sps)
-    harness = SlotHarness(node, phone, "handset")
+    harness = SlotHarness(node, phone, "handset", taps=("rx",))
     phone.snapshot_slot = harness.n_slots // 2
     n = phone.waveform.samples_per_frame
     log.info("receiver profile %s, %d slots", proc.receiver_profile, harness.n_slots)
@@ -34,7 +34,9 @@ def run(node) -> int:
             if harness.stop:
                 break
             first, dl = radio.read(rate.radio_samples(n))
-            ul = phone.step(k, rate.from_radio(dl), int(first / rate.ratio))
+            dl = rate.from_radio(dl)
+            harness.tap("rx", dl)
+            ul = phone.step(k, dl, int(first / rate.ratio))
             if transmit:
                 radio.write(rate.to_radio(ul), k * rate.radio_samples(n))
             harness.end(k, k * n)

@@ -1,8 +1,10 @@
 """What both process mains share: the slot loop's bookkeeping around a satellite or phone core.
 
-Per slot: service control commands (status / call / hangup / shutdown), run the call script,
-publish call-state events and a periodic receiver status on telemetry; at the end, save the
-side's record for the report. The radio I/O itself stays in each main.
+Per slot: service control commands (status / call / hangup / shutdown, plus a side's own), run
+the call script, publish call-state events and a receiver status every ``STATUS_EVERY_S`` of
+stream time on telemetry, and the constellation of the frames decoded in the slot on the raw tap
+``const.raw`` (PUB: dropped when nobody listens); at the end, save the side's record for the
+report. The radio I/O itself stays in each main.
 
 Signals: SIGTERM and SIGHUP stop a process like SIGINT (``KeyboardInterrupt``: the slot loop's
 ``finally`` saves the record, exit 130). While the record is being written further signals are
@@ -23,13 +25,21 @@ import numpy as np
 
 from skycall.call.build import call_id_for
 from skycall.call.plan import CallPlan
-from skycall.call.record import side_record
+from skycall.call.record import side_record, soft_constellation
 from skycall.call.session import FRAME_S
 from skycall.config.flowgraph import BASEBAND_RATE_SPS
 from skycall.dsp.resample import RationalResampler
 
 log = logging.getLogger(__name__)
-STATUS_EVERY_SLOTS = 25  # one receiver status event per second of stream
+STATUS_EVERY_S = 0.1  # receiver (and link) status events: ~10 per second of stream, for live plots
+
+
+def status_due(slot: int, every_s: float = STATUS_EVERY_S) -> bool:
+    """True in the first slot of each ``every_s`` of stream time (slot 0 included)."""
+    slot_ms, every_ms = round(FRAME_S * 1000), round(every_s * 1000)
+    return slot == 0 or (slot * slot_ms) // every_ms != ((slot - 1) * slot_ms) // every_ms
+
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -63,17 +73,24 @@ def signals_held():
 
 
 class SlotHarness:
-    """Control, call script and telemetry for one side's core (``Satellite`` or ``Phone``)."""
+    """Control, call script, telemetry and raw taps for one side's core (``Satellite`` or ``Phone``).
 
-    def __init__(self, node, core, role: str):
+    ``handlers``: the side's own control commands (``{name: handler(**args) -> dict}``), served
+    between slots like the common ones; ``taps``: names of raw taps (``NAME.raw``) the main
+    publishes with :meth:`tap`.
+    """
+
+    def __init__(self, node, core, role: str, handlers: dict | None = None, taps: tuple[str, ...] = ()):
         self.node, self.core, self.role = node, core, role
         self.plan = CallPlan(node.flow.call, role, call_id_for(node.flow.seed))
         self.n_slots = int(node.duration_s / FRAME_S)
         self.slot = 0
         self.stop = False
         self._emitted = 0
+        self._frames_seen = 0
         self.control = node.control({"status": self._status, "call": self._call, "hangup": self._hangup,
-                                     "shutdown": self._shutdown})
+                                     "shutdown": self._shutdown, **(handlers or {})})
+        self._taps = {name: node.raw_tap(name) for name in ("const", *taps)}
 
     @property
     def session(self):
@@ -81,8 +98,8 @@ class SlotHarness:
 
     def _status(self, **_):
         r = self.core.receiver
-        return {"proc": self.node.name, "slot": self.slot, "state": self.session.state, "locked": bool(r.locked),
-                "cfo_hz": float(r.cfo_hz), "snr_db": float(r.snr_db)}
+        return {"proc": self.node.name, "role": self.role, "slot": self.slot, "state": self.session.state,
+                "locked": bool(r.locked), "cfo_hz": float(r.cfo_hz), "snr_db": float(r.snr_db)}
 
     def _call(self, **_):
         ok = self.session.dial(self.slot, call_id_for(self.node.flow.seed + self.slot))
@@ -102,15 +119,23 @@ class SlotHarness:
         self.control.poll()
         self.plan.apply(slot, self.session)
 
+    def tap(self, name: str, samples: np.ndarray) -> None:
+        """Publish ``samples`` on the raw tap ``NAME.raw`` (never blocks; nothing changes in the call)."""
+        self._taps[name].publish(samples)
+
     def end(self, slot: int, index: int) -> None:
-        """After the core's step: call-state events and a periodic status on telemetry."""
+        """After the core's step: call-state events, a periodic status, the slot's constellation."""
         events = self.session.events
         for ev in events[self._emitted :]:
             self.node.telemetry.emit(ev["t"], index, **{k: v for k, v in ev.items() if k != "t"})
             log.info("%s: %s", self.role, {k: v for k, v in ev.items() if k != "t"})
         self._emitted = len(events)
-        if slot % STATUS_EVERY_SLOTS == 0:
+        if status_due(slot):
             self.node.telemetry.emit("rx_status", index, **self._status())
+        frames = self.core.call.rx_frames[self._frames_seen :]
+        self._frames_seen += len(frames)
+        if frames:
+            self.tap("const", np.concatenate([soft_constellation(f, self.core.waveform) for f in frames]))
 
     def save(self, extra: dict | None = None, meta: dict | None = None):
         """Write this side's record (``ROLE.npz`` + ``ROLE.json``) into the run's output directory.

@@ -12,6 +12,7 @@ import argparse
 import signal
 import sys
 
+from skycall.dashboard.cli import DEFAULT_PORT, DashboardProcess
 from skycall.runner.supervisor import Supervisor
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -37,9 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--append", action="store_true", help="append to OUT/telemetry.jsonl instead of starting it afresh"
     )
+    parser.add_argument("--dashboard", action="store_true", help="serve a live dashboard on 127.0.0.1; prints its URL")
+    parser.add_argument("--dashboard-port", type=int, default=DEFAULT_PORT, metavar="N", help="its port (0: any)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from skycall.bridge.runner import is_srsran_flowgraph, run_cli
+
+    if is_srsran_flowgraph(args.flowgraph):  # srsenb, skycall bridge and srsue (skycall.bridge.runner)
+        return run_cli(args)
     entries = {}
     for item in args.entry:
         name, sep, module = item.partition("=")
@@ -47,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"skycall run: error: --entry wants PROC=MODULE, got {item!r}", file=sys.stderr)
             return 2
         entries[name] = module
+    dashboard = DashboardProcess(args.out, args.dashboard_port, args.logs) if args.dashboard else None
     sup = Supervisor(
         args.flowgraph,
         args.out,
@@ -74,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
             sup.interrupt(reason="start-up failure")
         if not received:
             sup.wait()
+    except BaseException:  # a refused flowgraph or run directory: the dashboard has nothing to show
+        if dashboard is not None:
+            dashboard.stop()
+        raise
     finally:
         codes = sup.stop()
         for sig, handler in previous.items():
@@ -83,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         status = info["processes"].get(name, {}).get("status", "")
         print(f"{name}: exit {code}" + (f" ({status})" if status not in ("", "completed") else ""))
     print(f"outputs in {sup.out_dir} (telemetry.jsonl, run.json{', NAME.log' if args.logs else ''})")
+    if dashboard is not None:
+        dashboard.linger(interrupted=bool(received) or sup.interrupted_by is not None)
     if sup.interrupted_by == "start-up failure":
         return 1
     if sup.service_error:

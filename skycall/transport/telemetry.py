@@ -53,8 +53,8 @@ class Telemetry:
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             if self._sock.poll(int(left * 1000) + 1, zmq.POLLIN):
-                if self._sock.recv(zmq.NOBLOCK)[:1] == b"\x01":
-                    return True
+                if self._sock.recv(zmq.NOBLOCK) == b"\x01":  # the collector subscribes to everything; a
+                    return True  # live viewer subscribing to a prefix (b"\x01{") first must not pass for it
         log.warning("%s: telemetry collector %s did not subscribe within %.1f s", self.proc, who, timeout_s)
         return False
 
