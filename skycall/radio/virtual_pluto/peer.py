@@ -8,9 +8,15 @@ paced by sample index: a receiver never runs ahead of what the peer transmitted 
 peer's zero padding (counted there as underflow). When the peer does not answer within
 ``wait_s + margin_s`` the receiver gets silence. When the receiver closes it sends ``n = 0`` with
 ``wait_s < 0``: the transmitter stops holding its samples for it (:meth:`VirtualPluto.unheard`).
+
+The transmit stream binds through :func:`skycall.transport.security.bind` (loopback unless CURVE
+keys are given). A request that is not one 17-byte frame, asks for more than :data:`MAX_PULL`
+samples or waits a NaN or over-long time gets an empty reply and is counted
+in :attr:`PeerLink.rejected`; the serving thread never dies of a request.
 """
 
 import logging
+import math
 import struct
 import threading
 
@@ -18,11 +24,14 @@ import numpy as np
 import zmq
 
 from skycall.radio.virtual_pluto.device import VirtualPluto
+from skycall.transport import security
 
 log = logging.getLogger(__name__)
 
 _REQUEST = struct.Struct("<Qd?")
 _HEADER = struct.Struct("<d")
+MAX_PULL = 1 << 22  # samples one request may ask for (32 MiB of complex64)
+MAX_WAIT_S = 3600.0
 
 
 class PeerLink:
@@ -37,8 +46,9 @@ class PeerLink:
         self.margin_s = float(margin_s)
         self._ctx = zmq.Context()
         self._rep = self._ctx.socket(zmq.REP)
-        self._rep.bind(bind)
-        self.endpoint = self._rep.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._rep.setsockopt(zmq.MAXMSGSIZE, 4096)  # requests are 17 bytes
+        self.endpoint = security.bind(self._rep, bind)
+        self.rejected = 0
         self._peer: str | None = None
         self._req: zmq.Socket | None = None
         self._req_lock = threading.Lock()
@@ -68,13 +78,28 @@ class PeerLink:
         while not self._stop.is_set():
             if not poller.poll(100):
                 continue
-            n, wait_s, await_start = _REQUEST.unpack(self._rep.recv())
-            if wait_s < 0:
-                self.model.unheard()
-                self._rep.send(b"")
-                continue
-            x, carrier_hz = self.model.take_tx(int(n), wait_s, await_start)
-            self._rep.send_multipart([_HEADER.pack(carrier_hz), x.tobytes()], copy=False)
+            frames = self._rep.recv_multipart(zmq.NOBLOCK)
+            try:
+                reply = self._answer(frames)
+            except Exception as err:  # noqa: BLE001 - a request must never end the link
+                self.rejected += 1
+                if self.rejected == 1:
+                    log.warning("peer link %s: refusing a bad request (%s); further ones are only counted",
+                                self.endpoint, err)  # fmt: skip
+                reply = [b""]
+            self._rep.send_multipart(reply, copy=False)
+
+    def _answer(self, frames: list[bytes]) -> list:
+        if len(frames) != 1 or len(frames[0]) != _REQUEST.size:
+            raise ValueError(f"{len(frames)} frame(s) of {[len(f) for f in frames]} bytes, not one of {_REQUEST.size}")
+        n, wait_s, await_start = _REQUEST.unpack(frames[0])
+        if wait_s < 0:
+            self.model.unheard()
+            return [b""]
+        if n > MAX_PULL or not math.isfinite(wait_s) or wait_s > MAX_WAIT_S:
+            raise ValueError(f"asks for {n} samples within {wait_s} s (at most {MAX_PULL} within {MAX_WAIT_S:g} s)")
+        x, carrier_hz = self.model.take_tx(int(n), wait_s, await_start)
+        return [_HEADER.pack(carrier_hz), x.tobytes()]
 
     def pull(self, n: int, wait_s: float = 0.0, await_start: bool = False) -> tuple[np.ndarray, float]:
         """``n`` samples of the peer's transmission and its true TX LO (silence if no peer answers)."""
