@@ -37,6 +37,10 @@ from skycall.quality.task import CallTask, code_fingerprint, make_tasks, materia
 _ONE_CALL = threading.Lock()
 
 
+def _num(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
 def judge(th: Thresholds, summary: dict) -> list[str]:
     """Reasons this call fails its thresholds (empty: it passes)."""
     reasons = []
@@ -51,9 +55,9 @@ def judge(th: Thresholds, summary: dict) -> list[str]:
         if not held:
             return reasons
     elif connected != th.expect_connected:
-        why = summary.get("failure_reason") or ""
+        why = summary.get("failure_reason")
         reasons.append(f"call {'connected' if connected else 'did not connect'}, expected "
-                       f"{'connected' if th.expect_connected else 'no connection'} {why}".strip())
+                       f"{'connected' if th.expect_connected else 'no connection'}" + (f": {why}" if why else ""))
         return reasons
     if not connected:
         return reasons
@@ -63,17 +67,18 @@ def judge(th: Thresholds, summary: dict) -> list[str]:
             continue
         pesq, ceiling = r.get("pesq_nb"), r.get("codec_ceiling_pesq_nb")
         if th.min_pesq_nb is not None and not (pesq is not None and pesq >= th.min_pesq_nb):
-            reasons.append(f"{d} PESQ-NB {pesq} < {th.min_pesq_nb}")
+            reasons.append(f"{d} PESQ-NB {_num(pesq, '.2f')} < {th.min_pesq_nb}")
         if th.max_pesq_drop is not None and not (pesq is not None and ceiling - pesq <= th.max_pesq_drop):
-            reasons.append(f"{d} PESQ-NB {pesq} more than {th.max_pesq_drop} below the codec's {ceiling}")
+            reasons.append(f"{d} PESQ-NB {_num(pesq, '.2f')} more than {th.max_pesq_drop} below the codec's "
+                           f"{_num(ceiling, '.2f')}")
         if th.max_fer is not None and not (r.get("fer") is not None and r["fer"] <= th.max_fer):
-            reasons.append(f"{d} FER {r.get('fer')} > {th.max_fer}")
+            reasons.append(f"{d} FER {_num(r.get('fer'), '.3f')} > {th.max_fer}")
     m2e = summary.get("mouth_to_ear_ms")
     if th.max_mouth_to_ear_ms is not None and not (m2e is not None and m2e <= th.max_mouth_to_ear_ms):
-        reasons.append(f"mouth-to-ear {m2e} ms > {th.max_mouth_to_ear_ms} ms")
+        reasons.append(f"mouth-to-ear {_num(m2e, '.0f')} ms > {th.max_mouth_to_ear_ms} ms")
     setup = summary.get("setup_time_s")
     if th.max_setup_time_s is not None and not (setup is not None and setup <= th.max_setup_time_s):
-        reasons.append(f"set-up time {setup} s > {th.max_setup_time_s} s")
+        reasons.append(f"set-up time {_num(setup, '.2f')} s > {th.max_setup_time_s} s")
     return reasons
 
 
