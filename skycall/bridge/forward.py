@@ -30,6 +30,7 @@ from skycall.transport import security
 
 log = logging.getLogger(__name__)
 
+_REPLY_LINGER_MS = 1000  # how long a closing front socket may take to deliver its last reply
 _POLL_MS = 100
 _SAMPLE_BYTES = 8  # complex64: the ZMQ radio's default fc32 format
 
@@ -96,8 +97,9 @@ class Forwarder:
         finally:
             if not self._back.closed:
                 self._back.disable_monitor()
-            for sock in (self._monitor, self._back, self._front):
-                sock.close(linger=0)
+            self._monitor.close(linger=0)
+            self._back.close(linger=0)
+            self._front.close(linger=_REPLY_LINGER_MS)  # the last reply may still be queued: let it go out
 
     def _exchange(self, request: bytes) -> zmq.Frame | None:
         """Send ``request`` upstream and wait for the reply (resent after a disconnection); None on stop."""
