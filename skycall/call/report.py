@@ -303,20 +303,34 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
     return buf.getvalue()
 
 
+def _cell(value) -> str:
+    """A summary value for a table cell: floats to 4 significant digits, containers flattened."""
+    if isinstance(value, float):
+        return format(value, ".4g")
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    return str(value)
+
+
 def html_report(summary: dict, png: bytes | None) -> str:
-    """A self-contained HTML page: the summary table and the embedded plot (when there is one)."""
+    """A self-contained HTML page: the summary table (every section of ``summary.json``, numbers
+    rounded) and the embedded plot (when there is one)."""
     rows = []
     for key in ("call_connected", "call_held", "complete", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms",
                 "failure_reason", "not_held_reason"):
-        rows.append(f"<tr><th>{key}</th><td>{html.escape(str(summary.get(key)))}</td></tr>")
-    for d in ("dl", "ul"):
-        if summary.get(d):
-            for key, value in summary[d].items():
-                rows.append(f"<tr><th>{d}.{key}</th><td>{html.escape(str(value))}</td></tr>")
+        rows.append(f"<tr><th>{key}</th><td>{html.escape(_cell(summary.get(key)))}</td></tr>")
+    for section, values in summary.items():
+        if isinstance(values, dict):
+            rows.append(f"<tr><th colspan='2' class='section'>{html.escape(section)}</th></tr>")
+            rows += [f"<tr><th>{html.escape(f'{section}.{key}')}</th><td>{html.escape(_cell(value))}</td></tr>"
+                     for key, value in values.items()]
     img = "" if png is None else (f"<img alt='call report plots' src='data:image/png;base64,"
                                   f"{base64.b64encode(png).decode()}'>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>skycall call report</title>"
-            "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em}</style></head>"
+            "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em;font-weight:normal}"
+            "th.section{font-weight:bold;padding-top:0.8em}td{font-variant-numeric:tabular-nums}</style></head>"
             f"<body><h1>skycall call report</h1><table>{''.join(rows)}</table>{img}</body></html>")
 
 
