@@ -8,6 +8,7 @@ from groundstation.scenario import Scenario, build_scenario
 from handset_emu.build import handset_process
 from skycall.call.build import SAT_ID, Speech, waveform
 from skycall.config.flowgraph import Flowgraph
+from skycall.dsp.level import LevelNormaliser
 from skycall.rng import make_rng
 from skycall.vocoder.base import get_vocoder
 
@@ -40,7 +41,8 @@ def build_satellite(flow: Flowgraph, speech: Speech, loopback: bool = True,
     ul = None
     if not dl_only:
         ul = PassPath(PassTables.from_trajectory(traj, "ul", fs, comp, offset), fs, wf.sps,
-                      10.0 ** (flow.air.noise_floor_dbfs / 10.0), comp, uplink=True, rng=make_rng(flow.seed + 7))
+                      10.0 ** (flow.air.noise_floor_dbfs / 10.0), comp, uplink=True, rng=make_rng(flow.seed + 7),
+                      level=None if loopback else LevelNormaliser(fs))  # a real ADC's level varies
     beam_id = int(traj.beam_id[0])
     sat = Satellite(wf, dl, ul, get_vocoder(flow.call.vocoder), speech.dl, SAT_ID, beam_id, dl_only=dl_only)
     return sat, scenario

@@ -86,6 +86,9 @@ class PassPath:
         Uplink order (compensation after the channel) and add the receiver noise from ``rng``.
     rng : numpy.random.Generator, optional
         Noise source (uplink only).
+    level : object with ``process(x, first_index)``, optional
+        Uplink only: brings the received input to unit power first (a real radio's ADC level
+        varies; see :class:`skycall.dsp.level.LevelNormaliser`).
     """
 
     def __init__(
@@ -97,8 +100,10 @@ class PassPath:
         compensate: bool,
         uplink: bool,
         rng: np.random.Generator | None = None,
+        level=None,
     ):
         fs, idx = sample_rate_sps, tables.index
+        self.level = level
         self.tables, self.uplink, self.compensate = tables, uplink, compensate
         self.noise_power = float(noise_power)
         self.rng = rng
@@ -118,6 +123,8 @@ class PassPath:
             y = self._comp.process(x, first_index) if self._comp else x
             y = self._doppler.process(self._delay.process(y, first_index), first_index)
             return (y * amp).astype(np.complex64)
+        if self.level is not None:
+            x = self.level.process(x, first_index)
         y = self._doppler.process(self._delay.process((x * amp).astype(np.complex64), first_index), first_index)
         if self._comp:
             y = self._comp.process(y, first_index)

@@ -1,13 +1,20 @@
 """What both process mains share: the slot loop's bookkeeping around a satellite or phone core.
 
 Per slot: service control commands (status / call / hangup / shutdown), run the call script,
-publish call-state events and a periodic receiver status on telemetry; at the end, save the
-side's record for the report. The radio I/O itself stays in each main.
+publish call-state events and, once per second, a receiver status (``rx_status``) and a radio status
+(``radio_status``: overflows, underflows, lost samples, discontinuities, receive level) on telemetry;
+at the end, save the side's record for the report (with the radio's counters and levels, and each
+slot's wall time). :func:`start_radio` brings the radio up in slots (:class:`~skycall.radio.slots.SlotRadio`);
+the radio I/O itself stays in each main. SIGTERM ends a process like Ctrl-C: its ``finally`` blocks
+run, so the radio is left safe (transmitter off) and the record is written.
 """
 
 import argparse
+import json
 import logging
-from fractions import Fraction
+import math
+import os
+import signal
 
 import numpy as np
 
@@ -15,23 +22,25 @@ from skycall.call.build import call_id_for
 from skycall.call.plan import CallPlan
 from skycall.call.record import side_record
 from skycall.call.session import FRAME_S
-from skycall.config.flowgraph import BASEBAND_RATE_SPS
-from skycall.dsp.resample import RationalResampler
+from skycall.radio.slots import SlotRadio, slot_buffer_size
 
 log = logging.getLogger(__name__)
-STATUS_EVERY_SLOTS = 25  # one receiver status event per second of stream
+STATUS_EVERY_SLOTS = 25  # one receiver and one radio status event per second of stream
+TX_LEAD_S = 0.1  # a slot's answer leaves the antenna this long after the slot was received (real time)
+RX_RING_S = 0.3  # receive kernel buffers to cover the worst slot time (a late slot loses nothing)
 
 
 class SlotHarness:
     """Control, call script and telemetry for one side's core (``Satellite`` or ``Phone``)."""
 
-    def __init__(self, node, core, role: str):
-        self.node, self.core, self.role = node, core, role
+    def __init__(self, node, core, role: str, radio: SlotRadio | None = None):
+        self.node, self.core, self.role, self.radio = node, core, role, radio
         self.plan = CallPlan(node.flow.call, role, call_id_for(node.flow.seed))
         self.n_slots = int(node.duration_s / FRAME_S)
         self.slot = 0
         self.stop = False
         self._emitted = 0
+        self._next_status = 0
         self.control = node.control({"status": self._status, "call": self._call, "hangup": self._hangup,
                                      "shutdown": self._shutdown})
 
@@ -69,24 +78,37 @@ class SlotHarness:
             self.node.telemetry.emit(ev["t"], index, **{k: v for k, v in ev.items() if k != "t"})
             log.info("%s: %s", self.role, {k: v for k, v in ev.items() if k != "t"})
         self._emitted = len(events)
-        if slot % STATUS_EVERY_SLOTS == 0:
+        if slot >= self._next_status:  # slots may jump (samples lost): at least once per second
+            self._next_status = slot + STATUS_EVERY_SLOTS
             self.node.telemetry.emit("rx_status", index, **self._status())
+            if self.radio is not None:
+                self.node.telemetry.emit("radio_status", index, **self.radio.status())
 
     def save(self, extra: dict | None = None, meta: dict | None = None):
         """Write this side's record (``ROLE.npz`` + ``ROLE.json``) into the run's output directory."""
-        rec = side_record(self.role, self.core, self.slot + 1, extra)
-        rec.meta.update(meta or {})
+        n_slots = self.slot + 1
+        extra = dict(extra or {})
+        extra["rx_ok"] = np.array([f.crc_ok for f in self.core.call.rx_frames], bool)
+        meta = {"process": self.node.name, **(meta or {})}
+        if self.radio is not None:
+            extra["slot_time_s"] = self.radio.slot_time_array(n_slots)
+            meta["radio"] = self.radio.summary()
+        rec = side_record(self.role, self.core, n_slots, extra)
+        rec.meta.update(meta)
         rec.save(self.node.out_dir)
         return rec
 
 
-def start_radio(node, transmit: bool):
-    """Open, configure and start the process's radio (validated against its profile first).
+def start_radio(node, transmit: bool) -> SlotRadio:
+    """Open, configure and start the process's radio (validated against its profile first), in slots.
 
-    A real radio carrying an ``unmodified`` handset must have a stored calibration: commodity
-    crystals (±20-25 ppm) are tens of kHz off at L-band, as much as the Doppler being
-    demonstrated. The calibration is applied by tuning: asking for ``f·(1 − ε)`` on a radio whose
-    reference runs ``ε`` fast puts the real LO at ``f``.
+    Real radios are tuned ``if_offset_hz`` below the carriers (digital IF, off the chip's DC) and get
+    kernel rings for ``RX_RING_S`` of receive and ``TX_LEAD_S`` plus a slot of transmit. A real radio
+    carrying an ``unmodified`` handset must have a stored calibration against the ground station's
+    radio (``SKYCALL_RADIO_SERIALS`` names it when ``skycall run`` started the process): commodity
+    crystals (±20-25 ppm) are tens of kHz off at L-band, as much as the Doppler being demonstrated.
+    The radio applies it (a Pluto as ``xo_correction``, LOs and sample clock together; others by
+    retuning).
     """
     from skycall.radio.base import RadioConfig
     from skycall.radio.factory import open_radio
@@ -95,54 +117,35 @@ def start_radio(node, transmit: bool):
     profile = flow.profiles[proc.name]
     radio = open_radio(flow, proc.name, node)
     radio.open()
-    error_ppm = 0.0
-    if profile.driver != "loopback":
+    correction_ppm, realtime = 0.0, profile.driver != "loopback"
+    if realtime and proc.role == "handset" and proc.receiver_profile == "unmodified":
         from skycall.radio.calibration import require_calibrated
 
-        if proc.role == "handset" and proc.receiver_profile == "unmodified":
-            error_ppm = require_calibrated(getattr(radio, "serial", profile.calibration.serial)).freq_error_ppm
-    scale = 1.0 - error_ppm * 1e-6
+        serial = getattr(radio, "serial", profile.calibration.serial)
+        reference = json.loads(os.environ.get("SKYCALL_RADIO_SERIALS", "{}")).get(_groundstation(flow), "")
+        cal = require_calibrated(serial, reference_serial=reference, max_age_h=profile.calibration.max_age_h)
+        correction_ppm = -cal.freq_error_ppm
+    fs, if_hz = proc.sample_rate_sps, profile.if_offset_hz
+    size = slot_buffer_size(fs)
     radio.configure(RadioConfig(
-        rx_freq_hz=proc.rx_freq * scale,
-        tx_freq_hz=proc.tx_freq * scale if transmit else None,
-        sample_rate_sps=proc.sample_rate_sps,
+        rx_freq_hz=proc.rx_freq - if_hz,
+        tx_freq_hz=proc.tx_freq - if_hz if transmit else None,
+        sample_rate_sps=fs,
         rx_gain_db=proc.rx_gain_db if proc.rx_gain_db is not None else profile.rx_gain.default_db,
         tx_gain_db=(proc.tx_gain_db if proc.tx_gain_db is not None else profile.tx_gain.default_db) if transmit
         else None,
-        buffer_size=slot_buffer_size(proc.sample_rate_sps),
-        extra={"allow_any_tx": flow.allow_any_tx},
+        buffer_size=size,
+        freq_correction_ppm=correction_ppm,
+        extra={"allow_any_tx": flow.allow_any_tx, "tx_lead_s": TX_LEAD_S,
+               "rx_kernel_buffers": math.ceil(RX_RING_S * fs / size),
+               "tx_kernel_buffers": math.ceil((TX_LEAD_S + FRAME_S) * fs / size) + 2},
     ))
     radio.start()
-    return radio
+    return SlotRadio(radio, proc.name, fs, if_hz, profile.dc_block_hz, TX_LEAD_S if realtime else 0.0)
 
 
-def slot_buffer_size(sample_rate_sps: float, max_samples: int = 8192) -> int:
-    """Largest radio buffer (≤ ``max_samples``) that divides one 40 ms slot: a slot written is sent whole.
-
-    A radio moving fixed-size buffers holds back a write's remainder until the next write; with
-    slot-sized writes that remainder would be a full-duplex peer's missing samples.
-    """
-    slot = round(FRAME_S * sample_rate_sps)
-    return max(d for d in range(1, min(slot, max_samples) + 1) if slot % d == 0)
-
-
-class RateAdapter:
-    """Baseband (240 kS/s) ↔ radio rate, streaming (polyphase resamplers; identity at equal rates)."""
-
-    def __init__(self, radio_rate_sps: float):
-        ratio = Fraction(radio_rate_sps / BASEBAND_RATE_SPS).limit_denominator(64)
-        self.up = RationalResampler(ratio.numerator, ratio.denominator) if ratio != 1 else None
-        self.down = RationalResampler(ratio.denominator, ratio.numerator) if ratio != 1 else None
-        self.ratio = ratio
-
-    def to_radio(self, x: np.ndarray) -> np.ndarray:
-        return self.up.process(x) if self.up else x
-
-    def from_radio(self, x: np.ndarray) -> np.ndarray:
-        return self.down.process(x) if self.down else x
-
-    def radio_samples(self, baseband_samples: int) -> int:
-        return int(baseband_samples * self.ratio)
+def _groundstation(flow) -> str:
+    return next((p.name for p in flow.process if p.role == "groundstation"), "")
 
 
 def process_main(name: str, run, argv: list[str] | None, doc: str) -> int:
@@ -155,6 +158,7 @@ def process_main(name: str, run, argv: list[str] | None, doc: str) -> int:
     parser.add_argument("-v", "--verbose", action="count", default=1)
     args = parser.parse_args(argv)
     setup_logging(args.verbose, name)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return run(Node.from_env())
     except SkycallError as err:
@@ -162,3 +166,8 @@ def process_main(name: str, run, argv: list[str] | None, doc: str) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _interrupt(signum, frame):
+    """SIGTERM: unwind like Ctrl-C, so every ``finally`` runs (radio left safe, record written)."""
+    raise KeyboardInterrupt

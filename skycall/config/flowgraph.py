@@ -16,6 +16,7 @@ from pathlib import Path
 
 from skycall.config.hw_profile import HwProfile, load_hw_profile
 from skycall.config.schema import load_dataclass, read_toml, spec
+from skycall.config.virtual_pluto import VirtualPlutoConfig, check_twins
 from skycall.errors import ConfigError, ConfigErrors
 
 ROLES = ("groundstation", "handset")
@@ -127,6 +128,7 @@ class Flowgraph:
     call: CallConfig = spec(default_factory=CallConfig, doc="the call")
     process: list[ProcessConfig] = spec(default_factory=list, doc="processes")
     link: list[LinkConfig] = spec(default_factory=list, doc="loopback links")
+    virtual_pluto: list[VirtualPlutoConfig] = spec(default_factory=list, doc="hardware twins skycall run starts")
     path: str = field(default="", compare=False)
     profiles: dict = field(default_factory=dict, compare=False)  # process name -> HwProfile
 
@@ -234,6 +236,7 @@ def _check(flow: Flowgraph) -> list[ConfigError]:
                 )
         except ConfigError as err:
             errors.append(err)
+    errors += [ConfigError(flow.path, key, problem) for key, problem in check_twins(flow.virtual_pluto)]
     return errors
 
 

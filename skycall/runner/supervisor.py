@@ -78,6 +78,7 @@ class Supervisor:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._endpoints: dict[str, str] = {}
+        self._twins = None
 
     # -- service thread (owns every socket) ------------------------------------------------------
     def _serve(self) -> None:
@@ -124,6 +125,10 @@ class Supervisor:
         if unknown:
             raise ValueError(f"entries name processes not in {self.flow_path}: {sorted(unknown)}")
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        from skycall.radio.twins import prepare_radios  # hardware twins, radio serials, calibration
+
+        self._twins, radio_env = prepare_radios(self.flow, self.out_dir, self.extra_env)
+        self.extra_env.update(radio_env)
         self._thread = threading.Thread(target=self._serve, name="skycall-supervisor", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -224,6 +229,8 @@ class Supervisor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+        if self._twins is not None:
+            self._twins.stop()
         return dict(self.exit_codes)
 
     def __enter__(self) -> "Supervisor":

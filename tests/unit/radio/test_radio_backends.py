@@ -40,11 +40,25 @@ def test_pluto_profile_violations_raise_one_error_before_touching_the_device(con
     assert err.value.key == key and "pluto.toml" in err.value.file
 
 
+class FakeAdiPluto(types.SimpleNamespace):
+    """Stands in for ``adi.Pluto``: property writes land as attributes, IIO attribute writes in ``iio``."""
+
+    def __init__(self):
+        super().__init__(ctx=types.SimpleNamespace(attrs={}), iio={})
+
+    def _set_iio_dev_attr_str(self, name, value):
+        self.iio[name] = value
+
+    def _set_iio_attr(self, channel, name, output, value):
+        self.iio[(channel, name)] = value
+
+
 def test_allow_any_tx_lifts_only_the_guard():
     radio = PlutoRadio(load_hw_profile("pluto"), "ip:192.0.2.1")
-    radio._sdr = types.SimpleNamespace()
+    radio._sdr = FakeAdiPluto()
     radio.configure(RadioConfig(tx_freq_hz=2.4e9, sample_rate_sps=1e6, extra={"allow_any_tx": True}))
     assert radio._sdr.tx_lo == 2_400_000_000
+    assert radio._sdr.iio == {"xo_correction": "40000000", ("altvoltage1", "powerdown"): 0}
     with pytest.raises(ConfigError, match="tuning range"):
         radio.set_tx_freq(5e9)
 

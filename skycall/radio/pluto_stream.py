@@ -1,0 +1,137 @@
+"""The real-time halves of :class:`~skycall.radio.pluto.PlutoRadio`: what a receive refill and a transmit
+push mean when the board runs from its own clock and the host may be late.
+
+**Receive** (:class:`RxReader`). Blocks arrive in order; a refill that had to *wait* ended as its last
+sample was produced, which feeds the :class:`~skycall.radio.hostclock.HostClock`. The DMA overflows
+only when all K kernel blocks are taken (K − 1 done, one held by the host), so when the xflow status
+register (bit 2, read before each refill) says it did, the next K − 1 refills hand over old,
+contiguous samples, and the block the first of them gave back starts capturing again at that
+moment. The reader *keeps the newest*: it drops those stale blocks (ending early if a refill has to
+wait: fewer were stale) and gives the first fresh block the index the host clock assigns to the
+restart. The jump is one :class:`~skycall.radio.base.Discontinuity` (lost = hardware losses +
+stale blocks dropped; ``stale_samples`` the latter).
+
+**Transmit** (:class:`TxWriter`). Samples come with the receive index they should be heard at.
+``tx_end`` is the receive index at which the next pushed sample will leave the DAC (the DAC starts at
+the first push, so ``tx_end`` starts at the host clock's index of that moment). A write that
+arrives early is preceded by zeros up to its index (the latency the caller asked for); one that
+is late loses its late head (``late_samples``). When the kernel queue ran dry (the host clock passes
+``tx_end``, confirmed by xflow status bit 0) the DAC sent zeros: ``tx_end`` jumps to now and the
+queued samples whose moment passed are dropped, so the latency returns to what the caller asked
+for instead of growing by every stall. No zeros are ever sent in place of samples.
+"""
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from skycall.radio.base import RadioCounters
+from skycall.radio.hostclock import HostClock
+
+OVERFLOW_BIT, UNDERFLOW_BIT = 0x4, 0x1
+WAITED_FRACTION = 0.5  # a refill that took this fraction of a block period had to wait for the hardware
+PUSH_MARGIN_S = 0.002  # a block pushed now leaves the DAC this much later at the earliest
+
+
+class RxReader:
+    """Turns refills into ``(first_index, block)`` with every jump accounted (see the module docstring).
+
+    ``refill()`` returns the next block (complex64); ``status()`` returns the xflow bits and clears
+    them (None: the radio has no such register).
+    """
+
+    def __init__(self, refill: Callable[[], np.ndarray], block: int, clock: HostClock, counters: RadioCounters,
+                 kernel_blocks: int, status: Callable[[], int] | None = None, now=time.monotonic):
+        self.refill, self.block, self.clock, self.counters = refill, int(block), clock, counters
+        self.kernel_blocks, self.status, self.now = int(kernel_blocks), status, now
+        self.wait_s = WAITED_FRACTION * self.block / clock.fs
+        self.expected = 0
+        self._stale_left = 0  # stale blocks still to drop
+        self._restart: int | None = None  # estimated index where capture restarted
+        self._stale = 0
+
+    def next(self) -> tuple[int, np.ndarray] | None:
+        """Refill once; the block to deliver with its index, or None when it was stale and dropped."""
+        overflowed = self.status is not None and bool(self.status() & OVERFLOW_BIT)
+        t_req = self.now()
+        x = self.refill()
+        t_done = self.now()
+        waited = t_done - t_req >= self.wait_s
+        if overflowed and self._restart is None:
+            self.counters.overflows += 1
+            self._restart = int(round(self.clock.index_at(0.5 * (t_req + t_done))))
+            self._stale_left = self.kernel_blocks - 1
+        if self._restart is not None:
+            if waited:  # fewer stale blocks than the ring holds: this one is fresh, just completed
+                self._restart = int(round(self.clock.index_at(t_done))) - len(x)
+                self._stale_left = 0
+            elif self._stale_left > 0:
+                self._stale_left -= 1
+                self._stale += len(x)
+                return None
+            start = max(self._restart, self.expected)
+            self.counters.stale_samples += self._stale
+            self.counters.gap(start, start - self.expected, time.time())
+            self.expected, self._restart, self._stale = start, None, 0
+        first = self.expected
+        self.expected += len(x)
+        if waited:
+            self.clock.observe(self.expected, t_done)
+        return first, x
+
+
+class TxWriter:
+    """Places transmit samples at the receive index they were written for (see the module docstring).
+
+    ``push(block)`` sends one kernel block (blocking while the ring is full); ``status()`` returns and
+    clears the xflow bits (None: no register). ``realtime=False`` (lock-step) only cuts blocks.
+    """
+
+    def __init__(self, push: Callable[[np.ndarray], None], block: int, clock: HostClock, counters: RadioCounters,
+                 status: Callable[[], int] | None = None, now=time.monotonic, realtime: bool = True):
+        self.push, self.block, self.clock, self.counters = push, int(block), clock, counters
+        self.status, self.now, self.realtime = status, now, realtime
+        self.margin = int(PUSH_MARGIN_S * clock.fs)
+        self.tx_end = 0
+        self._staging = np.zeros(0, np.complex64)
+
+    def start(self, t_first_push: float) -> None:
+        """The first block (pushed by the caller at host time ``t_first_push``) started the DAC."""
+        self.tx_end = int(round(self.clock.index_at(t_first_push))) + self.block
+
+    def write(self, x: np.ndarray, index: int | None) -> None:
+        """Queue ``x`` to leave the DAC at receive index ``index`` (None: right after the previous write)."""
+        x = np.asarray(x, np.complex64)
+        expected = self.tx_end + len(self._staging)
+        if index is not None and index > expected:
+            x = np.concatenate([np.zeros(index - expected, np.complex64), x])
+        elif index is not None and index < expected:
+            late = min(expected - index, len(x))
+            self.counters.late_samples += late
+            x = x[late:]
+        self._staging = np.concatenate([self._staging, x])
+        while len(self._staging) >= self.block:
+            if self.realtime:
+                self._catch_up()
+            if len(self._staging) < self.block:
+                break
+            self.push(self._staging[: self.block])
+            self._staging = self._staging[self.block :]
+            self.tx_end += self.block
+
+    def _catch_up(self) -> None:
+        """If the DAC ran dry, move ``tx_end`` to now and drop the staged samples whose moment passed."""
+        flagged = self.status is not None and bool(self.status() & UNDERFLOW_BIT)
+        now_index = int(self.clock.index_at(self.now())) + self.margin
+        if now_index <= self.tx_end:
+            if flagged:
+                self.counters.underflows += 1
+            return
+        dry = now_index - self.tx_end
+        self.counters.underflows += 1
+        self.counters.underflow_samples += dry
+        late = min(dry, len(self._staging))
+        self.counters.late_samples += late
+        self._staging = self._staging[late:]
+        self.tx_end = now_index  # what was not staged yet is late on arrival (see ``write``)
