@@ -141,7 +141,8 @@ def start_radio(node, transmit: bool) -> SlotRadio:
                "tx_kernel_buffers": math.ceil((TX_LEAD_S + FRAME_S) * fs / size) + 2},
     ))
     radio.start()
-    return SlotRadio(radio, proc.name, fs, if_hz, profile.dc_block_hz, TX_LEAD_S if realtime else 0.0)
+    own_clock = realtime and not getattr(radio, "lockstep", False)
+    return SlotRadio(radio, proc.name, fs, if_hz, profile.dc_block_hz, TX_LEAD_S if own_clock else 0.0, own_clock)
 
 
 def _groundstation(flow) -> str:

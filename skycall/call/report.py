@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from skycall.call.record import SideRecord, prefec_ber
-from skycall.call.scoring import rms, score_speech
+from skycall.call.scoring import origin_offset_s, radio_summary, rms, score_speech, shift_slots, slot_shift
 from skycall.call.session import FRAME_S
 from skycall.errors import SkycallError
 from skycall.vocoder.base import get_vocoder
@@ -52,15 +52,17 @@ def _in_call_slots(rec: SideRecord) -> np.ndarray:
 
 def direction(talker: SideRecord, listener: SideRecord, vocoder_name: str, truth_cfo_hz=None) -> dict:
     """Scores of the speech from ``talker`` heard at ``listener``."""
-    out = score_speech(talker.mouth, listener.ear, get_vocoder(vocoder_name))
+    shift = slot_shift(talker, listener)  # the two sides' slot axes need not share an origin
+    out = score_speech(talker.mouth, listener.ear, get_vocoder(vocoder_name), origin_offset_s(talker, listener))
     in_call = _in_call_slots(listener) & listener.locked
+    truth_cfo_hz = None if truth_cfo_hz is None else shift_slots(truth_cfo_hz, shift, len(listener.cfo_hz))
     out["fer"] = listener.meta["voice_fer"]
     out["residual_cfo_hz_rms"] = rms(listener.cfo_hz[in_call])
     out["residual_cfo_hz_max"] = float(np.max(np.abs(listener.cfo_hz[in_call]))) if in_call.any() else math.nan
     if truth_cfo_hz is not None and in_call.any():
         out["cfo_tracking_error_hz_rms"] = rms(listener.cfo_hz[in_call] - truth_cfo_hz[: len(in_call)][in_call])
     out["frames_ok"], out["frames_bad"] = listener.meta["frames_ok"], listener.meta["frames_bad"]
-    out["ber_prefec"] = prefec_ber(talker, listener)
+    out["ber_prefec"] = prefec_ber(talker, listener, shift)
     out["cycle_slips"] = listener.meta["cycle_slips"]
     return out
 
@@ -106,6 +108,7 @@ def summarise(out_dir: str | Path) -> dict:
         "mouth_to_ear_ms": dl["mouth_to_ear_ms"],
         "release_cause": {"groundstation": gs.meta["release_cause"], "handset": hs.meta["release_cause"]},
         "scenario": scenario,
+        "radio": radio_summary(gs, hs),
     }
     summary = _clean(summary)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

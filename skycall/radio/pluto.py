@@ -337,6 +337,11 @@ class PlutoRadio:
             except queue.Full:
                 pass
 
+    def take_tx_lead_s(self) -> float:
+        """How early (s) the transmit samples reached the transmitter at worst since the last call
+        (inf: none in real time); below 0 they came after their air time (``late_samples``)."""
+        return self._writer.take_lead() if self._writer is not None else float("inf")
+
     def transmit_cyclic(self, samples: np.ndarray) -> None:
         """Send ``samples`` repeated forever by the DMA (e.g. a calibration tone) until :meth:`stop`."""
         config = self._require_config()

@@ -95,6 +95,7 @@ class TxWriter:
         self.margin = int(PUSH_MARGIN_S * clock.fs)
         self.tx_end = 0
         self._staging = np.zeros(0, np.complex64)
+        self.min_lead_s = float("inf")  # how early the writes came, at worst (since the last take_lead)
 
     def start(self, t_first_push: float) -> None:
         """The first block (pushed by the caller at host time ``t_first_push``) started the DAC."""
@@ -103,6 +104,8 @@ class TxWriter:
     def write(self, x: np.ndarray, index: int | None) -> None:
         """Queue ``x`` to leave the DAC at receive index ``index`` (None: right after the previous write)."""
         x = np.asarray(x, np.complex64)
+        if self.realtime and index is not None and self.clock.ready:
+            self.min_lead_s = min(self.min_lead_s, (index - self.clock.index_at(self.now())) / self.clock.fs)
         expected = self.tx_end + len(self._staging)
         if index is not None and index > expected:
             x = np.concatenate([np.zeros(index - expected, np.complex64), x])
@@ -119,6 +122,11 @@ class TxWriter:
             self.push(self._staging[: self.block])
             self._staging = self._staging[self.block :]
             self.tx_end += self.block
+
+    def take_lead(self) -> float:
+        """The worst write lead (s) since the last call: below 0, writes arrived after their air time."""
+        lead, self.min_lead_s = self.min_lead_s, float("inf")
+        return lead
 
     def _catch_up(self) -> None:
         """If the DAC ran dry, move ``tx_end`` to now and drop the staged samples whose moment passed."""

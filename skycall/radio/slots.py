@@ -72,11 +72,14 @@ class SlotRadio:
         Digital IF (the radio's LOs must already sit ``if_offset_hz`` below the carriers).
     tx_lead_s : float
         How long after a slot was received its answer leaves the antenna (real time).
+    own_clock : bool
+        The radio runs from its own clock (real time): its slot axis does not share sample 0 with
+        the other process's, the slots' wall-clock stamps relate them.
     """
 
     def __init__(self, radio, name: str, sample_rate_sps: float, if_offset_hz: float = 0.0, dc_block_hz: float = 0.0,
-                 tx_lead_s: float = 0.0):
-        self.radio, self.name = radio, name
+                 tx_lead_s: float = 0.0, own_clock: bool = False):
+        self.radio, self.name, self.own_clock = radio, name, own_clock
         self.rate = RateAdapter(sample_rate_sps)
         self.front = IfFrontEnd(sample_rate_sps, if_offset_hz, dc_block_hz)
         self.n = round(SLOT_S * sample_rate_sps)
@@ -122,16 +125,19 @@ class SlotRadio:
         warning = level_warning(reading)
         if warning:
             log.warning("%s: %s", self.name, warning)
+        take_lead = getattr(self.radio, "take_tx_lead_s", None)
+        lead_s = take_lead() if take_lead is not None else math.inf
         return {"proc": self.name, "overflows": c.overflows, "underflows": c.underflows,
                 "lost_samples": c.lost_samples, "discontinuities": len(c.discontinuities),
                 "rx_rms_dbfs": _finite(reading["rx_rms_dbfs"]), "rx_peak_dbfs": _finite(reading["rx_peak_dbfs"]),
-                "clipped": self.levels.clipped}
+                "clipped": self.levels.clipped, "tx_lead_min_ms": _finite(1000.0 * lead_s)}
 
     def summary(self) -> dict:
         """The process's entry in ``summary.json``'s ``radio`` object."""
         c = self.radio.counters
         levels = self.levels.summary()
-        return {"proc": self.name, "overflows": c.overflows, "underflows": c.underflows,
+        return {"proc": self.name, "own_clock": self.own_clock, "tx_lead_s": self.lead / self.fs,
+                "overflows": c.overflows, "underflows": c.underflows,
                 "lost_samples": c.lost_samples, "stale_samples": c.stale_samples,
                 "underflow_samples": c.underflow_samples, "late_samples": c.late_samples,
                 "discontinuities": len(c.discontinuities),

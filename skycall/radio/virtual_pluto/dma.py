@@ -40,6 +40,7 @@ class RxRing:
         self.cursor = 0  # next sample index neither captured nor lost
         self.filling: int | None = None  # start index of the block being filled
         self.done: deque[int] = deque()
+        self.completed: deque[int] = deque()  # every block completed, for whoever makes their samples
         self.held = False
         self.status = 0
         self.lost_samples = 0
@@ -60,6 +61,7 @@ class RxRing:
                 self.cursor = now
                 break
             self.done.append(self.filling)
+            self.completed.append(self.filling)
             self.cursor, self.filling = end, None
 
     def _lose(self, n: int) -> None:

@@ -7,12 +7,14 @@ overflows the receiver (samples lost) and underflows the transmitter (zeros on t
 visible in the DMA cores' status register ``0x80000088`` (bit 2 overflow, bit 0 underflow; write
 1 to clear), read through ``direct_reg_access`` as ``iio_adi_xflow_check`` does.
 
-A received block is made when the host dequeues it: the air at the block's sample times comes
-from :attr:`FreeRunningStreams.source` — this board's own transmitter (a loopback cable) or the
-peer's through :class:`~skycall.radio.virtual_pluto.peer.AirLink` — and goes through the receive
-front end (:mod:`.analog`). Fault injection (``stalls_s``, ``drops_s``, times after the receive
-stream opened): a stall holds every buffer request of the host until it ends; a drop loses the
-block being filled.
+A received block is made by the board's DMA thread as soon as its last sample is in, independent
+of the host: the air at the block's sample times comes from :attr:`FreeRunningStreams.source` —
+this board's own transmitter (a loopback cable) or the peer's through
+:class:`~skycall.radio.virtual_pluto.peer.AirLink` — and goes through the receive front end
+(:mod:`.analog`); a ``READBUF`` hands over the next one, waiting for it if need be.
+
+Fault injection (``stalls_s``, ``drops_s``, times after the receive stream opened): a stall holds
+every buffer request of the host until it ends; a drop loses the block being filled.
 """
 
 import errno
@@ -66,9 +68,12 @@ class FreeRunningStreams:
         self._drops: list[float] = []
         self._closed = False
         self._past_gaps: list[list[int]] = []  # [stream, first lost index, samples lost] of closed streams
+        self._blocks: dict[int, np.ndarray] = {}  # received blocks made, by start index, until dequeued
+        self._dma = threading.Thread(target=self._dma_loop, name=f"vpluto-dma-{cfg.serial}", daemon=True)
         attrs.registers[RXADC] = _StatusRegister(self, RXADC)
         attrs.registers[TXDAC] = _StatusRegister(self, TXDAC)
         analog.warm()
+        self._dma.start()
 
     # ------------------------------------------------------------------ control
     def set_kernel_buffers(self, dev_name: str, count: int) -> None:
@@ -87,6 +92,8 @@ class FreeRunningStreams:
             self._t_rx_open = now
             self._drops = sorted(now + t for t in self.cfg.drops_s)
             self._rx_front.restart()
+            self._blocks.clear()
+            self._cond.notify_all()
 
     def close_rx(self) -> None:
         with self._cond:
@@ -94,6 +101,7 @@ class FreeRunningStreams:
                 self.rx.advance(time.monotonic())
                 self._past_gaps += [[self._rx_streams, *g] for g in self.rx.gaps]
             self.rx = None
+            self._blocks.clear()
             self._cond.notify_all()
 
     def open_tx(self, cyclic: bool, samples: int = 0) -> None:
@@ -161,9 +169,46 @@ class FreeRunningStreams:
                 start, t_ready = rx.refill(time.monotonic())
                 if start is not None:
                     break
+                self._cond.notify_all()  # a block was handed back: the DMA may go on
                 self._wait_until(t_ready, deadline, "READBUF")
-            key, clock = (self._rx_streams, start), rx.clock
-        t0, dt = clock.sample_times(start, n, self.cfg.latency_s)
+            self._cond.notify_all()
+            while start not in self._blocks:  # the DMA thread makes it (the moment it completed, normally)
+                self._wait_until(time.monotonic() + 0.01, deadline + 1.0, "READBUF")
+                if self.rx is not rx:
+                    raise IioError(errno.EBADF, "receive buffer closed")
+            return self._blocks.pop(start)
+
+    def _dma_loop(self) -> None:
+        """Make every received block as soon as its last sample is in (in order: the carrier phase runs on)."""
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                rx = self.rx
+                if rx is None:
+                    self._cond.wait(0.1)
+                    continue
+                rx.advance(time.monotonic())
+                todo = list(rx.completed)
+                rx.completed.clear()
+                if not todo:
+                    start = rx.filling if rx.filling is not None else rx.cursor
+                    wait_s = rx.clock.time_of(start + rx.block) - time.monotonic()
+                    self._cond.wait(min(max(wait_s, 0.0005), 0.1))  # a full ring: a refill notifies
+                    continue
+                key = self._rx_streams
+            for start in todo:
+                block = self._make_block(rx, start, (key, start))  # outside the lock: it may ask the peer
+                with self._cond:
+                    if self.rx is not rx:
+                        break
+                    self._blocks[start] = block
+                    self._cond.notify_all()
+
+    def _make_block(self, rx: RxRing, start: int, key: tuple) -> np.ndarray:
+        """ADC integers of receive samples ``start … start+B−1``: the air at their times, through the front end."""
+        n = rx.block
+        t0, dt = rx.clock.sample_times(start, n, self.cfg.latency_s)
         s, tx_lo_hz = self.source(t0, dt, n) if self.attrs.lo_powered(RX_LO) else (np.zeros(n, np.complex64), 0.0)
         rx_lo_hz = self.attrs.true_lo_hz(RX_LO) * (1.0 + float(self.crystal.error(t0)))
         offset_hz = tx_lo_hz - rx_lo_hz if tx_lo_hz else 0.0
