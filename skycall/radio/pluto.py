@@ -202,12 +202,14 @@ class PlutoRadio:
                 rx = RxReader(self._refill, size, self.clock, self.counters,
                               self._kernel_buffers("rx_kernel_buffers"), self._status(sdr._rxadc))
             if config.tx_freq_hz is not None:
-                self._push(np.zeros(size, np.complex64))  # the DAC starts with the receiver
                 t_push = time.monotonic()
+                blocks = max(1, int(config.extra.get("tx_lead_s", 0.0) * fs) // size)
+                for _ in range(blocks):  # the DAC starts with the receiver, the transmit lead already queued
+                    self._push(np.zeros(size, np.complex64))
                 if not self.clock.ready:
                     self.clock.observe(0, t_push)
                 tx = TxWriter(self._push, size, self.clock, self.counters, self._status(sdr._txdac))
-                tx.start(t_push)
+                tx.start(t_push, blocks)
         else:
             tx = TxWriter(self._push, size, self.clock, self.counters, realtime=False)
         self._writer = tx

@@ -95,11 +95,12 @@ class TxWriter:
         self.margin = int(PUSH_MARGIN_S * clock.fs)
         self.tx_end = 0
         self._staging = np.zeros(0, np.complex64)
+        self._written = np.zeros(0, bool)  # which staged samples the caller wrote (the others are padding)
         self.min_lead_s = float("inf")  # how early the writes came, at worst (since the last take_lead)
 
-    def start(self, t_first_push: float) -> None:
-        """The first block (pushed by the caller at host time ``t_first_push``) started the DAC."""
-        self.tx_end = int(round(self.clock.index_at(t_first_push))) + self.block
+    def start(self, t_first_push: float, blocks: int = 1) -> None:
+        """The first ``blocks`` blocks (zeros pushed by the caller at host time ``t_first_push``) started the DAC."""
+        self.tx_end = int(round(self.clock.index_at(t_first_push))) + blocks * self.block
 
     def write(self, x: np.ndarray, index: int | None) -> None:
         """Queue ``x`` to leave the DAC at receive index ``index`` (None: right after the previous write)."""
@@ -107,20 +108,23 @@ class TxWriter:
         if self.realtime and index is not None and self.clock.ready:
             self.min_lead_s = min(self.min_lead_s, (index - self.clock.index_at(self.now())) / self.clock.fs)
         expected = self.tx_end + len(self._staging)
+        pad = 0
         if index is not None and index > expected:
-            x = np.concatenate([np.zeros(index - expected, np.complex64), x])
+            pad = index - expected
+            x = np.concatenate([np.zeros(pad, np.complex64), x])
         elif index is not None and index < expected:
             late = min(expected - index, len(x))
             self.counters.late_samples += late
             x = x[late:]
         self._staging = np.concatenate([self._staging, x])
+        self._written = np.concatenate([self._written, np.arange(len(x)) >= pad])
         while len(self._staging) >= self.block:
             if self.realtime:
                 self._catch_up()
             if len(self._staging) < self.block:
                 break
             self.push(self._staging[: self.block])
-            self._staging = self._staging[self.block :]
+            self._staging, self._written = self._staging[self.block :], self._written[self.block :]
             self.tx_end += self.block
 
     def take_lead(self) -> float:
@@ -140,6 +144,6 @@ class TxWriter:
         self.counters.underflows += 1
         self.counters.underflow_samples += dry
         late = min(dry, len(self._staging))
-        self.counters.late_samples += late
-        self._staging = self._staging[late:]
+        self.counters.late_samples += int(np.count_nonzero(self._written[:late]))
+        self._staging, self._written = self._staging[late:], self._written[late:]
         self.tx_end = now_index  # what was not staged yet is late on arrival (see ``write``)
