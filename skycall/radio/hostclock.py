@@ -35,6 +35,12 @@ class HostClock:
         while len(self._obs) > 1 and self._obs[0][0] < t_done - self.window_s:
             self._obs.popleft()
 
+    def restart(self, index: float, t: float) -> None:
+        """The stream jumped: sample ``index`` is (estimated to be) at host time ``t``; forget the rest, so
+        the indices after the jump and the clock agree (the reader and the writer both count on them)."""
+        self._obs.clear()
+        self._obs.append((t, t - index / self.fs))
+
     def index_at(self, t: float) -> float:
         """Samples produced by host time ``t`` (requires :attr:`ready`)."""
         return (t - self._obs[0][1]) * self.fs

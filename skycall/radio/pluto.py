@@ -35,7 +35,6 @@ from skycall.errors import ConfigError, HardwareNotFound, MissingDependency, Sky
 from skycall.radio import guard
 from skycall.radio.base import RadioConfig, RadioCounters
 from skycall.radio.hostclock import HostClock
-from skycall.radio.levels import LevelMeter
 from skycall.radio.pluto_stream import RxReader, TxWriter
 
 log = logging.getLogger(__name__)
@@ -58,11 +57,11 @@ class PlutoRadio:
         self.profile = profile
         self.uri = args or profile.default_args
         self.counters = RadioCounters()
-        self.levels = LevelMeter()
         self.config: RadioConfig | None = None
         self._sdr = None
         self.lockstep = False
         self._stop = threading.Event()
+        self._rx_stop = threading.Event()
         self._drain = threading.Event()
         self._failed: str | None = None
         self._threads: list[threading.Thread] = []
@@ -181,6 +180,7 @@ class PlutoRadio:
         if self._threads:
             return
         self._stop.clear()
+        self._rx_stop.clear()
         self._drain.clear()
         self._failed = None
         fs, size = config.sample_rate_sps, config.buffer_size
@@ -237,7 +237,7 @@ class PlutoRadio:
 
     def _rx_loop(self, reader: RxReader | None) -> None:
         index = 0
-        while not self._stop.is_set():
+        while not (self._stop.is_set() or self._rx_stop.is_set()):
             try:
                 if reader is None:  # lock-step: every block in order, nothing lost
                     item = (index, self._refill())
@@ -249,8 +249,7 @@ class PlutoRadio:
                 break
             if item is None:
                 continue
-            self.levels.add(item[1])
-            while not self._stop.is_set():  # back-pressure, except while stopping (nobody reads any more)
+            while not (self._stop.is_set() or self._rx_stop.is_set()):  # back-pressure, except while stopping
                 try:
                     self._rx_queue.put(item, timeout=POLL_S)
                     break
@@ -360,7 +359,16 @@ class PlutoRadio:
         return np.clip(np.rint(scaled * self.profile.tx_full_scale), -32768, 32767).astype(np.int16)
 
     def stop(self) -> None:
-        """Send what is queued, close the transmit stream, stop receiving, switch the transmitter off."""
+        """Send what is queued, close the transmit stream, stop receiving, switch the transmitter off.
+
+        In real time the receiver stops first: nothing read after the caller's last read is counted.
+        (Lock-step keeps receiving while the transmitter drains: a peer may be waiting for both.)
+        """
+        if not self.lockstep:
+            self._rx_stop.set()
+            for thread in self._threads:
+                if thread.name == "pluto-rx":
+                    thread.join()
         self._drain.set()
         for thread in self._threads:
             if thread.name == "pluto-tx":

@@ -15,9 +15,9 @@ stale blocks dropped; ``stale_samples`` the latter).
 ``tx_end`` is the receive index at which the next pushed sample will leave the DAC (the DAC starts at
 the first push, so ``tx_end`` starts at the host clock's index of that moment). A write that
 arrives early is preceded by zeros up to its index (the latency the caller asked for); one that
-is late loses its late head (``late_samples``). When the kernel queue ran dry (the host clock passes
-``tx_end``, confirmed by xflow status bit 0) the DAC sent zeros: ``tx_end`` jumps to now and the
-queued samples whose moment passed are dropped, so the latency returns to what the caller asked
+is late loses its late head (``late_samples``). When the kernel queue ran dry (xflow status bit 0,
+or without the register the host clock passing ``tx_end``) the DAC sent zeros: ``tx_end`` jumps to
+now and the queued samples whose moment passed are dropped, so the latency returns to what the caller asked
 for instead of growing by every stall. No zeros are ever sent in place of samples.
 """
 
@@ -48,7 +48,8 @@ class RxReader:
         self.wait_s = WAITED_FRACTION * self.block / clock.fs
         self.expected = 0
         self._stale_left = 0  # stale blocks still to drop
-        self._restart: int | None = None  # estimated index where capture restarted
+        self._restart: int | None = None  # estimated index where capture restarted ...
+        self._t_restart = 0.0  # ... and when
         self._stale = 0
 
     def next(self) -> tuple[int, np.ndarray] | None:
@@ -60,12 +61,13 @@ class RxReader:
         waited = t_done - t_req >= self.wait_s
         if overflowed and self._restart is None:
             self.counters.overflows += 1
-            self._restart = int(round(self.clock.index_at(0.5 * (t_req + t_done))))
+            self._t_restart = 0.5 * (t_req + t_done)
+            self._restart = int(round(self.clock.index_at(self._t_restart)))
             self._stale_left = self.kernel_blocks - 1
         if self._restart is not None:
             if waited:  # fewer stale blocks than the ring holds: this one is fresh, just completed
                 self._restart = int(round(self.clock.index_at(t_done))) - len(x)
-                self._stale_left = 0
+                self._t_restart, self._stale_left = t_done - len(x) / self.clock.fs, 0
             elif self._stale_left > 0:
                 self._stale_left -= 1
                 self._stale += len(x)
@@ -73,6 +75,7 @@ class RxReader:
             start = max(self._restart, self.expected)
             self.counters.stale_samples += self._stale
             self.counters.gap(start, start - self.expected, time.time())
+            self.clock.restart(start, self._t_restart)
             self.expected, self._restart, self._stale = start, None, 0
         first = self.expected
         self.expected += len(x)
@@ -133,17 +136,19 @@ class TxWriter:
         return lead
 
     def _catch_up(self) -> None:
-        """If the DAC ran dry, move ``tx_end`` to now and drop the staged samples whose moment passed."""
-        flagged = self.status is not None and bool(self.status() & UNDERFLOW_BIT)
+        """If the DAC ran dry, move ``tx_end`` to now and drop the staged samples whose moment passed.
+
+        The xflow register says whether it did (the host clock only says where "now" is: its estimate
+        must not invent underflows); a radio without the register is judged by the clock alone.
+        """
+        flagged = bool(self.status() & UNDERFLOW_BIT) if self.status is not None else None
         now_index = int(self.clock.index_at(self.now())) + self.margin
-        if now_index <= self.tx_end:
-            if flagged:
-                self.counters.underflows += 1
+        if flagged is False or (flagged is None and now_index <= self.tx_end):
             return
-        dry = now_index - self.tx_end
         self.counters.underflows += 1
+        dry = max(now_index - self.tx_end, 0)
         self.counters.underflow_samples += dry
         late = min(dry, len(self._staging))
         self.counters.late_samples += int(np.count_nonzero(self._written[:late]))
         self._staging, self._written = self._staging[late:], self._written[late:]
-        self.tx_end = now_index  # what was not staged yet is late on arrival (see ``write``)
+        self.tx_end += dry  # what was not staged yet is late on arrival (see ``write``)

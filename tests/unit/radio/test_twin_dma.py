@@ -185,3 +185,42 @@ def test_tx_writer_places_each_slot_at_its_index_and_recovers_the_latency_after_
     played = dac.ring.samples(0, writer.tx_end).real  # what was pushed (a part block waits for the next write)
     np.testing.assert_array_equal(played[now:], np.arange(now - lead, writer.tx_end - lead) + 1)
     assert writer.tx_end > 19 * slot + lead and counters.underflows == 1
+
+
+def test_tx_writer_trusts_the_underflow_register_over_its_clock():
+    """A host clock 30 samples ahead of the truth would see the DAC dry all the time; with the xflow
+    register it only reacts to real underflows, so nothing is dropped and every sample is on time."""
+    counters, lead, slot = RadioCounters(), 50, 2 * B
+    clock = HostClock(FS)
+    clock.observe(30, 0.0)  # wrong by 30 samples: "now" looks later than it is
+    dac = SimDac(0.0)
+
+    def status() -> int:
+        dac.ring.check(dac.t)
+        bits, dac.ring.status = dac.ring.status, 0
+        return bits
+
+    writer = TxWriter(dac.push, B, clock, counters, status=status, now=dac.now)
+    for _ in range(lead // B):
+        dac.ring.push(0.0, np.zeros(B, np.complex64))
+    writer.tx_end = lead // B * B
+    for k in range(10):
+        dac.t = (k + 1) * slot / FS
+        writer.write(np.arange(k * slot, (k + 1) * slot).astype(np.complex64) + 1, k * slot + lead)
+    played = dac.ring.samples(0, writer.tx_end).real
+    np.testing.assert_array_equal(played[lead:], np.arange(writer.tx_end - lead) + 1)
+    assert counters.underflows == counters.late_samples == 0
+
+
+def test_rx_reader_restarts_its_clock_at_a_jump_so_indices_and_clock_agree():
+    ring = RxRing(_clock(), B, K)
+    host, counters = SimHost(ring), RadioCounters()
+    reader = _reader(host, counters)
+    for _ in range(3):
+        reader.next()
+    host.t += 0.3
+    while not counters.discontinuities:
+        reader.next()
+    jump = counters.discontinuities[0]
+    assert reader.clock.index_at(host.t) == pytest.approx(ring.clock.index_at(host.t), abs=B)
+    assert jump.index == pytest.approx(ring.gaps[0][0] + ring.gaps[0][1], abs=1)

@@ -1,0 +1,64 @@
+"""Variants of ``flowgraphs/virtual_pluto_lab.toml`` for tests: free ports, call length, twin overrides.
+
+The shipped file is rewritten as text (its tables and comments stay as they are): the twins' iiod
+ports (and so the processes' URIs) move to free ones, ``[call]`` gets extra keys, and each
+``[[virtual_pluto]]`` table extra keys after its ``serial`` line.
+"""
+
+import random
+import re
+import socket
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "flowgraphs" / "virtual_pluto_lab.toml"
+GS, HS = "vpluto-lab-gs", "vpluto-lab-hs"
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` free ports, each followed by a free one (a twin's air port is its iiod port + 1), chosen
+    below the kernel's ephemeral range so no outgoing connection takes one before the twin binds it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    ports: list[int] = []
+    while len(ports) < n:
+        port = rng.randrange(10_000, low - 2)
+        if {port, port + 1} & {p for q in ports for p in (q, q + 1)}:
+            continue
+        try:
+            for p in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        ports.append(port)
+    return ports
+
+
+def lab_flowgraph(tmp_path: Path, name: str = "lab.toml", call: dict | None = None,
+                  twins: dict[str, dict] | None = None) -> tuple[Path, dict[str, int]]:
+    """A copy of the lab flowgraph in ``tmp_path``; returns its path and ``{serial: iiod port}``."""
+    text = LAB.read_text()
+    ports = dict(zip((GS, HS), free_ports(2), strict=True))
+    for serial, old in ((GS, 40441), (HS, 40443)):
+        text, n = re.subn(rf"\b{old}\b", str(ports[serial]), text)
+        assert n == 2, f"{LAB} no longer uses port {old} once for the process and once for its twin"
+    if call:
+        text = text.replace("[call]\n", "[call]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in call.items()), 1)
+    for serial, keys in (twins or {}).items():
+        line = f'serial = "{serial}"\n'
+        assert line in text
+        text = text.replace(line, line + "".join(f"{k} = {_toml(v)}\n" for k, v in keys.items()), 1)
+    path = tmp_path / name
+    path.write_text(text)
+    return path, ports
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
