@@ -48,8 +48,27 @@ TX_OFF_DB = -89.75
 DEFAULT_KERNEL_BUFFERS = 4
 
 
+def find_by_serial(serial: str) -> str:
+    """The libiio URI of the Pluto whose serial starts with ``serial`` (USB discovery reports serials)."""
+    import iio
+
+    try:
+        found = iio.scan_contexts()
+    except OSError as err:
+        raise HardwareNotFound(f"libiio discovery failed ({err}); give the radio's ip: or usb: URI instead") from None
+    matches = [uri for uri, desc in found.items() if f"serial={serial}" in desc]
+    if len(matches) != 1:
+        listed = "; ".join(f"{uri}: {desc}" for uri, desc in found.items()) or "none"
+        what = "no" if not matches else f"{len(matches)}"
+        raise HardwareNotFound(f"{what} Pluto with a serial starting {serial!r} (found: {listed}); "
+                               "`skycall probe` lists the radios and their serials")
+    return matches[0]
+
+
 class PlutoRadio:
-    """:class:`~skycall.radio.base.Radio` on a Pluto at ``args`` (``"ip:192.168.2.1"``, ``"usb:1.2.5"``…)."""
+    """:class:`~skycall.radio.base.Radio` on a Pluto at ``args``: a libiio URI (``"ip:192.168.2.1"``,
+    ``"usb:1.2.5"``) or ``"serial:104473dc59"`` (the USB-attached Pluto whose serial starts so, which
+    unlike a ``usb:`` bus address does not change when it is plugged elsewhere)."""
 
     def __init__(self, profile: HwProfile, args: str = ""):
         if profile.driver != "pluto":
@@ -82,6 +101,8 @@ class PlutoRadio:
             raise MissingDependency(
                 f"pyadi-iio is not importable ({err}); run scripts/bootstrap.sh to create the venv"
             ) from None
+        if self.uri.startswith("serial:"):
+            self.uri = find_by_serial(self.uri.removeprefix("serial:"))
         try:
             self._sdr = adi.Pluto(uri=self.uri)
         except Exception as err:

@@ -82,16 +82,20 @@ def pluto_serials(flow: Flowgraph) -> dict[str, str]:
     """``{process: hw_serial}`` of every Pluto process whose radio answers."""
     import iio
 
+    from skycall.radio.pluto import find_by_serial
+
     serials = {}
     for p in flow.process:
         if flow.profiles[p.name].driver == "pluto":
             uri = p.radio_args or flow.profiles[p.name].default_args
             try:
+                if uri.startswith("serial:"):
+                    uri = find_by_serial(uri.removeprefix("serial:"))
                 ctx = iio.Context(uri)
                 serial = ctx.attrs.get("hw_serial", "")
                 serials[p.name] = getattr(serial, "value", serial)
                 del ctx
-            except OSError as err:
+            except (OSError, SkycallError) as err:
                 log.info("%s: no Pluto answered at %s (%s)", p.name, uri, err)
     return serials
 
