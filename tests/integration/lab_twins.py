@@ -2,7 +2,7 @@
 
 The shipped file is rewritten as text (its tables and comments stay as they are): the twins' iiod
 ports (and so the processes' URIs) move to free ones, ``[call]`` gets extra keys, and each
-``[[virtual_pluto]]`` table extra keys after its ``serial`` line.
+``[[virtual_pluto]]`` table its keys set (replaced, or added after its ``serial`` line).
 """
 
 import random
@@ -46,12 +46,25 @@ def lab_flowgraph(tmp_path: Path, name: str = "lab.toml", call: dict | None = No
     if call:
         text = text.replace("[call]\n", "[call]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in call.items()), 1)
     for serial, keys in (twins or {}).items():
-        line = f'serial = "{serial}"\n'
-        assert line in text
-        text = text.replace(line, line + "".join(f"{k} = {_toml(v)}\n" for k, v in keys.items()), 1)
+        text = _set_in_table(text, f'serial = "{serial}"\n', keys)
     path = tmp_path / name
     path.write_text(text)
     return path, ports
+
+
+def _set_in_table(text: str, marker: str, keys: dict) -> str:
+    """Set ``keys`` in the table whose body has the line ``marker`` (replacing a key already there)."""
+    at = text.index(marker)
+    start = text.rfind("\n[", 0, at) + 1
+    end = text.find("\n[", at)
+    end = len(text) if end < 0 else end + 1
+    body = text[start:end]
+    for key, value in keys.items():
+        line = f"{key} = {_toml(value)}"
+        body, n = re.subn(rf"(?m)^{key} = .*$", line, body)
+        if not n:
+            body = body.replace(marker, marker + line + "\n", 1)
+    return text[:start] + body + text[end:]
 
 
 def _toml(value) -> str:
