@@ -44,8 +44,9 @@ class _Link:
 
     name = "peer"
 
-    def __init__(self, bind_endpoint: str, connect: str | None, margin_s: float, keys: CurveKeys | None,
+    def __init__(self, model, bind_endpoint: str, connect: str | None, margin_s: float, keys: CurveKeys | None,
                  on_fatal: Callable[[BaseException], None] | None):
+        self.streams = model.streams
         self.margin_s, self.keys = float(margin_s), keys
         self.on_fatal = on_fatal or (lambda err: None)
         self.malformed = 0
@@ -148,6 +149,13 @@ def _samples(reply: list[bytes] | None, n: int) -> tuple[np.ndarray, float]:
     return np.frombuffer(reply[1], np.complex64).copy(), _HEADER.unpack(reply[0])[0]
 
 
+def _unpack(request: list[bytes], layout: struct.Struct) -> tuple:
+    """The fields of a one-frame request (ValueError/struct.error for anything else)."""
+    if len(request) != 1:
+        raise ValueError(f"{len(request)} frames")
+    return layout.unpack(request[0])
+
+
 def _check_request(n: int, *times: float) -> None:
     if n > MAX_SAMPLES or not all(math.isfinite(t) for t in times):
         raise ValueError(f"request for {n} samples at {times} refused")
@@ -162,17 +170,13 @@ class PeerLink(_Link):
 
     name = "lock-step peer"
 
-    def __init__(self, model, bind: str, connect: str | None = None, margin_s: float = 1.0,
-                 keys: CurveKeys | None = None, on_fatal=None):
-        self.streams = model.streams
-        super().__init__(bind, connect, margin_s, keys, on_fatal)
-        self.streams.source = self.pull
-        self.streams.on_rx_close = self.unheard
+    def __init__(self, model, bind: str, connect: str | None = None, margin_s: float = 1.0, keys=None,
+                 on_fatal=None):
+        super().__init__(model, bind, connect, margin_s, keys, on_fatal)
+        self.streams.source, self.streams.on_rx_close = self.pull, self.unheard
 
     def answer(self, request: list[bytes]) -> list[bytes]:
-        if len(request) != 1:
-            raise ValueError(f"{len(request)} frames")
-        n, wait_s, await_start = _LOCKSTEP_REQ.unpack(request[0])
+        n, wait_s, await_start = _unpack(request, _LOCKSTEP_REQ)
         _check_request(n, wait_s)
         if wait_s < 0:
             self.streams.unheard()
@@ -194,16 +198,13 @@ class AirLink(_Link):
 
     name = "air"
 
-    def __init__(self, model, bind: str, connect: str | None = None, margin_s: float = 0.2,
-                 keys: CurveKeys | None = None, on_fatal=None):
-        self.streams = model.streams
-        super().__init__(bind, connect, margin_s, keys, on_fatal)
+    def __init__(self, model, bind: str, connect: str | None = None, margin_s: float = 0.2, keys=None,
+                 on_fatal=None):
+        super().__init__(model, bind, connect, margin_s, keys, on_fatal)
         self.streams.source = self.signal
 
     def answer(self, request: list[bytes]) -> list[bytes]:
-        if len(request) != 1:
-            raise ValueError(f"{len(request)} frames")
-        t0, dt, n = _AIR_REQ.unpack(request[0])
+        t0, dt, n = _unpack(request, _AIR_REQ)
         _check_request(n, t0, dt)
         if not 0.0 < dt < 1e-3:
             raise ValueError(f"sample period {dt} s")

@@ -140,13 +140,18 @@ def test_hackrf_gathers_partial_reads_and_finds_an_untimed_gap_by_the_host_clock
     assert first == 20_000 - 1000 and radio.counters.lost_samples == 18_000  # the last 1000 end at "now"
 
 
-def test_hackrf_transmit_clips_to_full_scale_and_counts_underflow(monkeypatch):
+def _hackrf_transmitter(monkeypatch) -> tuple[FakeSoapy, SoapyRadio]:
     soapy = FakeSoapy([])
     monkeypatch.setitem(sys.modules, "SoapySDR", soapy)
     radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
     radio.open()
     radio.configure(RadioConfig(tx_freq_hz=L_BAND, sample_rate_sps=2e6, tx_gain_db=20))
     radio.start()
+    return soapy, radio
+
+
+def test_hackrf_transmit_clips_to_full_scale_and_counts_underflow(monkeypatch):
+    soapy, radio = _hackrf_transmitter(monkeypatch)
     radio.write(np.array([0.5 + 0.5j, 1.7 - 3.0j, -0.25j], np.complex64))
     np.testing.assert_array_equal(soapy.sent, [0.5 + 0.5j, 127 / 128 - 1j, -0.25j])  # no int8 wrap-around
     assert radio.counters.underflows == 1
@@ -155,12 +160,7 @@ def test_hackrf_transmit_clips_to_full_scale_and_counts_underflow(monkeypatch):
 
 
 def test_hackrf_transmit_timeout_is_an_error_that_says_so(monkeypatch):
-    soapy = FakeSoapy([])
-    monkeypatch.setitem(sys.modules, "SoapySDR", soapy)
-    radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
-    radio.open()
-    radio.configure(RadioConfig(tx_freq_hz=L_BAND, sample_rate_sps=2e6, tx_gain_db=20))
-    radio.start()
+    soapy, radio = _hackrf_transmitter(monkeypatch)
     soapy.device.writeStream = lambda *a, **k: types.SimpleNamespace(ret=soapy.SOAPY_SDR_TIMEOUT)
     with pytest.raises(SkycallError, match="writeStream timed out"):
         radio.write(np.zeros(4, np.complex64))
