@@ -16,10 +16,9 @@ samples are scaled to the profile's ``tx_full_scale`` (2^14), rounded and satura
   thread and an empty transmit queue just waits, so back-pressure paces both peers by sample count
   whatever the machine's speed. The context timeout is raised to ``LOCKSTEP_TIMEOUT_MS``.
 
-Writes leave in whole ``buffer_size`` blocks (a remainder waits for the next write). A frequency
-calibration is applied as ``xo_correction`` (``RadioConfig.freq_correction_ppm``), which moves the
-LOs and the sample clock together. Safe exit: :meth:`PlutoRadio.stop` (and ``close``, and interpreter
-exit) leaves the TX attenuation at its maximum and the TX LO powered down; ``configure`` powers it up.
+Writes leave in whole ``buffer_size`` blocks. A calibration is applied as ``xo_correction``
+(``RadioConfig.freq_correction_ppm``: LOs and sample clock together). Safe exit: ``stop``, ``close``
+and interpreter exit leave the TX attenuation at maximum and the TX LO powered down.
 """
 
 import atexit
@@ -35,7 +34,7 @@ from skycall.errors import ConfigError, HardwareNotFound, MissingDependency, Sky
 from skycall.radio import guard
 from skycall.radio.base import RadioConfig, RadioCounters
 from skycall.radio.hostclock import HostClock
-from skycall.radio.pluto_stream import RxReader, TxWriter
+from skycall.radio.pluto_stream import RxReader, TxWriter, find_by_serial
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +45,6 @@ POLL_S = 0.1  # how often blocked threads and reads look at the stop/failure fla
 STATUS_REG = 0x80000088  # AXI ADC/DAC core status: bit 2 overflow, bit 0 underflow (write 1 to clear)
 TX_OFF_DB = -89.75
 DEFAULT_KERNEL_BUFFERS = 4
-
-
-def find_by_serial(serial: str) -> str:
-    """The libiio URI of the Pluto whose serial starts with ``serial`` (USB discovery reports serials)."""
-    import iio
-
-    try:
-        found = iio.scan_contexts()
-    except OSError as err:
-        raise HardwareNotFound(f"libiio discovery failed ({err}); give the radio's ip: or usb: URI instead") from None
-    matches = [uri for uri, desc in found.items() if f"serial={serial}" in desc]
-    if len(matches) != 1:
-        listed = "; ".join(f"{uri}: {desc}" for uri, desc in found.items()) or "none"
-        what = "no" if not matches else f"{len(matches)}"
-        raise HardwareNotFound(f"{what} Pluto with a serial starting {serial!r} (found: {listed}); "
-                               "`skycall probe` lists the radios and their serials")
-    return matches[0]
 
 
 class PlutoRadio:

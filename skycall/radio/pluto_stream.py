@@ -19,6 +19,8 @@ is late loses its late head (``late_samples``). When the kernel queue ran dry (x
 or without the register the host clock passing ``tx_end``) the DAC sent zeros: ``tx_end`` jumps to
 now and the queued samples whose moment passed are dropped, so the latency returns to what the caller asked
 for instead of growing by every stall. No zeros are ever sent in place of samples.
+
+:func:`find_by_serial` turns ``serial:PREFIX`` into the URI of the USB-attached Pluto with that serial.
 """
 
 import time
@@ -26,6 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from skycall.errors import HardwareNotFound
 from skycall.radio.base import RadioCounters
 from skycall.radio.hostclock import HostClock
 
@@ -152,3 +155,20 @@ class TxWriter:
         self.counters.late_samples += int(np.count_nonzero(self._written[:late]))
         self._staging, self._written = self._staging[late:], self._written[late:]
         self.tx_end += dry  # what was not staged yet is late on arrival (see ``write``)
+
+
+def find_by_serial(serial: str) -> str:
+    """The libiio URI of the Pluto whose serial starts with ``serial`` (USB discovery reports serials)."""
+    import iio
+
+    try:
+        found = iio.scan_contexts()
+    except OSError as err:
+        raise HardwareNotFound(f"libiio discovery failed ({err}); give the radio's ip: or usb: URI instead") from None
+    matches = [uri for uri, desc in found.items() if f"serial={serial}" in desc]
+    if len(matches) != 1:
+        listed = "; ".join(f"{uri}: {desc}" for uri, desc in found.items()) or "none"
+        what = "no" if not matches else f"{len(matches)}"
+        raise HardwareNotFound(f"{what} Pluto with a serial starting {serial!r} (found: {listed}); "
+                               "`skycall probe` lists the radios and their serials")
+    return matches[0]

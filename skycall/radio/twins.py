@@ -82,7 +82,7 @@ def pluto_serials(flow: Flowgraph) -> dict[str, str]:
     """``{process: hw_serial}`` of every Pluto process whose radio answers."""
     import iio
 
-    from skycall.radio.pluto import find_by_serial
+    from skycall.radio.pluto_stream import find_by_serial
 
     serials = {}
     for p in flow.process:

@@ -205,7 +205,7 @@ def test_probe_without_hardware_says_so_and_fails(capsys):
 
 def test_pluto_selected_by_serial(monkeypatch):
     from skycall.errors import HardwareNotFound
-    from skycall.radio.pluto import find_by_serial
+    from skycall.radio.pluto_stream import find_by_serial
 
     found = {"usb:1.4.5": "0456:b673 (Analog Devices Inc. PlutoSDR (ADALM-PLUTO)), serial=104473dc599300131100",
              "usb:1.5.5": "0456:b673 (Analog Devices Inc. PlutoSDR (ADALM-PLUTO)), serial=1044730a199700191f00"}
