@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 STATUS_EVERY_SLOTS = 25  # one receiver and one radio status event per second of stream
 TX_LEAD_S = 0.1  # a slot's answer leaves the antenna this long after the slot was received (real time)
 RX_RING_S = 0.3  # receive kernel buffers to cover the worst slot time (a late slot loses nothing)
+OWN_CLOCK_PLAYOUT_FRAMES = 2  # jitter buffer when the two sides' radios run from their own clocks
 
 
 class SlotHarness:
@@ -35,6 +36,8 @@ class SlotHarness:
 
     def __init__(self, node, core, role: str, radio: SlotRadio | None = None):
         self.node, self.core, self.role, self.radio = node, core, role, radio
+        if radio is not None and radio.own_clock:  # frames arrive at any phase of this side's slots
+            core.call.listener.set_depth(OWN_CLOCK_PLAYOUT_FRAMES)
         self.plan = CallPlan(node.flow.call, role, call_id_for(node.flow.seed))
         self.n_slots = int(node.duration_s / FRAME_S)
         self.slot = 0

@@ -76,6 +76,12 @@ class VoiceSink:
         self._ear: list[np.ndarray] = []
         self._silence = np.zeros(vocoder.frame_samples, np.float32)
 
+    def set_depth(self, depth_frames: int) -> None:
+        """Buffer ``depth_frames`` before playing (before the call). One frame is enough when both ends
+        share a sample clock; with two radios on their own clocks frames arrive at any phase of the
+        listener's slots, jittering across a slot edge, and a second frame absorbs that."""
+        self.playout = PlayoutBuffer(target_depth_frames=depth_frames)
+
     def push(self, voice_seq: int, payload: bytes | None, sample_index: int) -> None:
         """A VOICE frame arrived (``payload`` None: its CRC failed; the frame's padding is cut off)."""
         self.playout.push(voice_seq, None if payload is None else payload[: self.vocoder.payload_bytes], sample_index)

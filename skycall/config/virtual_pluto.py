@@ -33,7 +33,8 @@ class VirtualPlutoConfig:
     power_up_s: float = spec(0.0, lo=0.0, hi=600.0, doc="power-up after the run starts (each board its own)")
     cable_db: float = spec(30.0, lo=0.0, hi=150.0, doc="attenuation from the peer's TX port to this RX port")
     latency_s: float = spec(50e-6, lo=0.0, hi=0.1, doc="air + converter pipeline delay")
-    noise_floor_dbfs: float = spec(-70.0, lo=-200.0, hi=0.0, doc="receiver noise power per sample at the ADC")
+    noise_floor_dbfs: float = spec(-60.0, lo=-200.0, hi=0.0, doc="receiver noise power per sample at the ADC "
+                                   "(-60: 1.4 LSB per component, as a real front end dithers its ADC)")
     dc_offset_dbfs: float = spec(-200.0, lo=-200.0, hi=0.0, doc="receive DC offset at the ADC")
     lo_leakage_dbfs: float = spec(-200.0, lo=-200.0, hi=0.0, doc="transmit LO leakage at the DAC")
     iq_gain_db: float = spec(0.0, lo=-3.0, hi=3.0, doc="I/Q amplitude imbalance, both chains")

@@ -4,12 +4,13 @@ push mean when the board runs from its own clock and the host may be late.
 **Receive** (:class:`RxReader`). Blocks arrive in order; a refill that had to *wait* ended as its last
 sample was produced, which feeds the :class:`~skycall.radio.hostclock.HostClock`. The DMA overflows
 only when all K kernel blocks are taken (K − 1 done, one held by the host), so when the xflow status
-register (bit 2, read before each refill) says it did, the next K − 1 refills hand over old,
-contiguous samples, and the block the first of them gave back starts capturing again at that
-moment. The reader *keeps the newest*: it drops those stale blocks (ending early if a refill has to
-wait: fewer were stale) and gives the first fresh block the index the host clock assigns to the
-restart. The jump is one :class:`~skycall.radio.base.Discontinuity` (lost = hardware losses +
-stale blocks dropped; ``stale_samples`` the latter).
+register (bit 2; read after each refill that did not wait, and every ``STATUS_EVERY_S``) says it did,
+that refill and the next K − 2 hand over old, contiguous samples, and the block the first of them
+gave back starts capturing again at that moment. The reader *keeps the newest*: it drops those stale
+blocks (ending early if a refill has to wait: fewer were stale) and gives the first fresh block the
+index the host clock assigns to the restart. The jump is one :class:`~skycall.radio.base.Discontinuity`
+(lost = hardware losses + stale blocks dropped; ``stale_samples`` the latter). A host keeping up
+(its refills wait) reads the register only every ``STATUS_EVERY_S``: each read costs round trips.
 
 **Transmit** (:class:`TxWriter`). Samples come with the receive index they should be heard at.
 ``tx_end`` is the receive index at which the next pushed sample will leave the DAC (the DAC starts at
@@ -35,6 +36,8 @@ from skycall.radio.hostclock import HostClock
 OVERFLOW_BIT, UNDERFLOW_BIT = 0x4, 0x1
 WAITED_FRACTION = 0.5  # a refill that took this fraction of a block period had to wait for the hardware
 PUSH_MARGIN_S = 0.002  # a block pushed now leaves the DAC this much later at the earliest
+STATUS_EVERY_S = 0.5  # the status register is read at least this often (each read costs round trips)
+TX_CHECK_S = 0.02  # ... and before a push when the host clock puts the DAC this close to running dry
 
 
 class RxReader:
@@ -50,6 +53,7 @@ class RxReader:
         self.kernel_blocks, self.status, self.now = int(kernel_blocks), status, now
         self.wait_s = WAITED_FRACTION * self.block / clock.fs
         self.expected = 0
+        self._unchecked = 0  # samples handed over since the status register was last read
         self._stale_left = 0  # stale blocks still to drop
         self._restart: int | None = None  # estimated index where capture restarted ...
         self._t_restart = 0.0  # ... and when
@@ -57,16 +61,21 @@ class RxReader:
 
     def next(self) -> tuple[int, np.ndarray] | None:
         """Refill once; the block to deliver with its index, or None when it was stale and dropped."""
-        overflowed = self.status is not None and bool(self.status() & OVERFLOW_BIT)
         t_req = self.now()
         x = self.refill()
         t_done = self.now()
         waited = t_done - t_req >= self.wait_s
-        if overflowed and self._restart is None:
+        if self._overflowed(waited, len(x)) and self._restart is None:
             self.counters.overflows += 1
-            self._t_restart = 0.5 * (t_req + t_done)
-            self._restart = int(round(self.clock.index_at(self._t_restart)))
-            self._stale_left = self.kernel_blocks - 1
+            if waited:  # not backed up (a block lost on the way): the clock says where this one belongs
+                self._t_restart = t_done - len(x) / self.clock.fs
+                self._restart = int(round(self.clock.index_at(t_done))) - len(x)
+                if self._restart < self.expected + len(x) // 2:
+                    self._restart = self.expected
+            else:  # this is the oldest of the ring's stale blocks; capture restarted as it was handed over
+                self._t_restart = 0.5 * (t_req + t_done)
+                self._restart = int(round(self.clock.index_at(self._t_restart)))
+                self._stale_left = self.kernel_blocks - 1
         if self._restart is not None:
             if waited:  # fewer stale blocks than the ring holds: this one is fresh, just completed
                 self._restart = int(round(self.clock.index_at(t_done))) - len(x)
@@ -86,6 +95,15 @@ class RxReader:
             self.clock.observe(self.expected, t_done)
         return first, x
 
+    def _overflowed(self, waited: bool, n: int) -> bool:
+        """The overflow bit, read after a refill that did not wait (a backlog: an overflow shows there) or
+        when ``STATUS_EVERY_S`` has passed; False in between (a host keeping up pays no round trips)."""
+        self._unchecked += n
+        if self.status is None or (waited and self._unchecked < STATUS_EVERY_S * self.clock.fs):
+            return False
+        self._unchecked = 0
+        return bool(self.status() & OVERFLOW_BIT)
+
 
 class TxWriter:
     """Places transmit samples at the receive index they were written for (see the module docstring).
@@ -102,6 +120,7 @@ class TxWriter:
         self.tx_end = 0
         self._staging = np.zeros(0, np.complex64)
         self._written = np.zeros(0, bool)  # which staged samples the caller wrote (the others are padding)
+        self._unchecked = 0  # samples pushed since the status register was last read
         self.min_lead_s = float("inf")  # how early the writes came, at worst (since the last take_lead)
 
     def start(self, t_first_push: float, blocks: int = 1) -> None:
@@ -144,10 +163,18 @@ class TxWriter:
         The xflow register says whether it did (the host clock only says where "now" is: its estimate
         must not invent underflows); a radio without the register is judged by the clock alone.
         """
-        flagged = bool(self.status() & UNDERFLOW_BIT) if self.status is not None else None
         now_index = int(self.clock.index_at(self.now())) + self.margin
-        if flagged is False or (flagged is None and now_index <= self.tx_end):
-            return
+        if self.status is None:
+            if now_index <= self.tx_end:
+                return
+        else:
+            self._unchecked += self.block
+            near = now_index > self.tx_end - TX_CHECK_S * self.clock.fs
+            if not near and self._unchecked < STATUS_EVERY_S * self.clock.fs:
+                return
+            self._unchecked = 0
+            if not self.status() & UNDERFLOW_BIT:
+                return
         self.counters.underflows += 1
         dry = max(now_index - self.tx_end, 0)
         self.counters.underflow_samples += dry

@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=None, help=f"iiod port (default {IIOD_PORT}; 0 = any)")
     parser.add_argument("--serial", default="", help="hw_serial to report (default: virtual-<port>)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the receiver noise")
-    parser.add_argument("--noise-floor-dbfs", type=float, default=-70.0, help="receiver noise (≤ -200: none)")
+    parser.add_argument("--noise-floor-dbfs", type=float, default=-60.0, help="receiver noise (≤ -200: none)")
     parser.add_argument("--crystal-ppm", "--lo-offset-ppm", dest="crystal_ppm", type=float, default=0.0,
                         help="crystal error of this Pluto (ppm): its LOs and its sample clock")
     parser.add_argument("--path-loss-db", type=float, default=30.0, help="attenuation from the peer's TX port")
