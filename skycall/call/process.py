@@ -26,8 +26,8 @@ from skycall.radio.slots import SlotRadio, slot_buffer_size
 
 log = logging.getLogger(__name__)
 STATUS_EVERY_SLOTS = 25  # one receiver and one radio status event per second of stream
-TX_LEAD_S = 0.1  # a slot's answer leaves the antenna this long after the slot was received (real time)
-RX_RING_S = 0.3  # receive kernel buffers to cover the worst slot time (a late slot loses nothing)
+TX_LEAD_S = 0.16  # a slot's answer leaves the antenna this long after the slot was received (real time)
+RX_RING_S = 1.0  # receive kernel buffers to cover the worst slot time (a late slot loses nothing)
 OWN_CLOCK_PLAYOUT_FRAMES = 2  # jitter buffer when the two sides' radios run from their own clocks
 
 

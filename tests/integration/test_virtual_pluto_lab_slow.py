@@ -112,7 +112,7 @@ def test_five_minute_call_survives_host_stalls_and_a_cold_start(tmp_path, calibr
         lost = [g for g in truth["rx_gaps"] if g[0] == stream and g[1] < read_until]
         print(proc, "twin lost", sum(g[2] for g in lost), "host lost", radio["lost_samples"], "of which stale",
               radio["stale_samples"])
-        assert radio["discontinuities"] == len(radio["discontinuity_list"]) >= 1
+        assert radio["discontinuities"] == len(radio["discontinuity_list"]) <= max(len(lost), 1)
         assert radio["lost_samples"] - radio["stale_samples"] == pytest.approx(sum(g[2] for g in lost),
                                                                                abs=1 + 9600 * len(lost))
 
