@@ -128,11 +128,29 @@ def test_free_ports_are_paired():
     assert len({p for q in ports for p in (q, q + 1)}) == 6
 
 
-def test_twin_refuses_a_sample_rate_change_mid_stream_gracefully():
-    """Sanity: a free-running twin reports no pacing attribute, so the host runs its real-time path."""
-    with IiodServer(VirtualPluto(twin=VirtualPlutoConfig(serial="rt", port=1)), port=0) as server:
+def test_a_late_host_sees_the_overflow_bit_through_libiio_and_clears_it():
+    """A free-running twin has no pacing attribute (the host runs its real-time path); a host that does
+    not read its receive buffer for longer than the ring holds finds the DMA core's overflow bit set,
+    as ``iio_adi_xflow_check`` reads it (register 0x80000088 through ``direct_reg_access``)."""
+    twin = VirtualPluto(twin=VirtualPlutoConfig(serial="xflow", port=1))
+    with IiodServer(twin, port=0) as server:
         radio = PlutoRadio(load_hw_profile("pluto"), server.uri)
         radio.open()
         assert not radio.lockstep
+        radio.configure(RadioConfig(rx_freq_hz=1545e6, sample_rate_sps=960e3, rx_gain_db=30, buffer_size=9600))
+        rxadc = radio._sdr._rxadc
+        rxadc.set_kernel_buffers_count(4)
+        radio._sdr._rx_init_channels()
+        radio._refill()
+        assert rxadc.reg_read(0x80000088) & 0x4 == 0
+        time.sleep(0.1)  # 4 blocks of 10 ms fill in 40 ms: then samples are lost
+        assert rxadc.reg_read(0x80000088) & 0x4
+        assert twin.streams.status()["rx_lost_samples"] > 0
+        for _ in range(8):  # the host is back and keeps up: the bit, written 1 to clear, stays clear
+            radio._refill()
+            rxadc.reg_write(0x80000088, 0x4)
+            if rxadc.reg_read(0x80000088) & 0x4 == 0:
+                break
+        else:
+            pytest.fail("the overflow bit never cleared")
         radio.close()
-    time.sleep(0)
