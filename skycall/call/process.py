@@ -106,7 +106,8 @@ def start_radio(node, transmit: bool) -> SlotRadio:
     """Open, configure and start the process's radio (validated against its profile first), in slots.
 
     Real radios are tuned ``if_offset_hz`` below the carriers (digital IF, off the chip's DC) and get
-    kernel rings for ``RX_RING_S`` of receive and ``TX_LEAD_S`` plus a slot of transmit. A real radio
+    kernel rings for ``RX_RING_S`` of receive and ``TX_LEAD_S`` plus two slots of transmit (the ground
+    station writes a slot before it reads one). A real radio
     carrying an ``unmodified`` handset must have a stored calibration against the ground station's
     radio (``SKYCALL_RADIO_SERIALS`` names it when ``skycall run`` started the process): commodity
     crystals (±20-25 ppm) are tens of kHz off at L-band, as much as the Doppler being demonstrated.
@@ -141,7 +142,7 @@ def start_radio(node, transmit: bool) -> SlotRadio:
         freq_correction_ppm=correction_ppm,
         extra={"allow_any_tx": flow.allow_any_tx, "tx_lead_s": TX_LEAD_S,
                "rx_kernel_buffers": math.ceil(RX_RING_S * fs / size),
-               "tx_kernel_buffers": math.ceil((TX_LEAD_S + FRAME_S) * fs / size) + 2},
+               "tx_kernel_buffers": math.ceil((TX_LEAD_S + 2 * FRAME_S) * fs / size) + 2},
     ))
     radio.start()
     own_clock = realtime and not getattr(radio, "lockstep", False)

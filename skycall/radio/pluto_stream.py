@@ -16,9 +16,9 @@ index the host clock assigns to the restart. The jump is one :class:`~skycall.ra
 ``tx_end`` is the receive index at which the next pushed sample will leave the DAC (the DAC starts at
 the first push, so ``tx_end`` starts at the host clock's index of that moment). A write that
 arrives early is preceded by zeros up to its index (the latency the caller asked for); one that
-is late loses its late head (``late_samples``). When the kernel queue ran dry (xflow status bit 0,
-or without the register the host clock passing ``tx_end``) the DAC sent zeros: ``tx_end`` jumps to
-now and the queued samples whose moment passed are dropped, so the latency returns to what the caller asked
+is late loses its late head (``late_samples``). When the kernel queue ran dry (the host clock past
+``tx_end``; xflow status bit 0 confirms) the DAC sent zeros: ``tx_end`` jumps to now and the queued
+samples whose moment passed are dropped, so the latency returns to what the caller asked
 for instead of growing by every stall. No zeros are ever sent in place of samples.
 
 :func:`find_by_serial` turns ``serial:PREFIX`` into the URI of the USB-attached Pluto with that serial.
@@ -38,6 +38,7 @@ WAITED_FRACTION = 0.5  # a refill that took this fraction of a block period had 
 PUSH_MARGIN_S = 0.002  # a block pushed now leaves the DAC this much later at the earliest
 STATUS_EVERY_S = 0.5  # the status register is read at least this often (each read costs round trips)
 TX_CHECK_S = 0.02  # ... and before a push when the host clock puts the DAC this close to running dry
+DRY_TOLERANCE_S = 0.005  # the host clock past the queued samples by more than its error: the DAC ran dry
 
 
 class RxReader:
@@ -117,6 +118,7 @@ class TxWriter:
         self.push, self.block, self.clock, self.counters = push, int(block), clock, counters
         self.status, self.now, self.realtime = status, now, realtime
         self.margin = int(PUSH_MARGIN_S * clock.fs)
+        self.tolerance = int(DRY_TOLERANCE_S * clock.fs) if realtime and status is not None else 0
         self.tx_end = 0
         self._staging = np.zeros(0, np.complex64)
         self._written = np.zeros(0, bool)  # which staged samples the caller wrote (the others are padding)
@@ -160,23 +162,25 @@ class TxWriter:
     def _catch_up(self) -> None:
         """If the DAC ran dry, move ``tx_end`` to now and drop the staged samples whose moment passed.
 
-        The xflow register says whether it did (the host clock only says where "now" is: its estimate
-        must not invent underflows); a radio without the register is judged by the clock alone.
+        The host clock says where "now" is: past ``tx_end`` by more than ``DRY_TOLERANCE_S`` (its own
+        error), the queue ran out and this push will leave at once. The xflow register, read when the
+        clock puts the DAC near running dry and every ``STATUS_EVERY_S``, confirms and counts the events
+        (a radio without it is judged by the clock alone).
         """
         now_index = int(self.clock.index_at(self.now())) + self.margin
-        if self.status is None:
-            if now_index <= self.tx_end:
-                return
-        else:
+        dry = now_index - self.tx_end
+        flagged = False
+        if self.status is not None:
             self._unchecked += self.block
-            near = now_index > self.tx_end - TX_CHECK_S * self.clock.fs
-            if not near and self._unchecked < STATUS_EVERY_S * self.clock.fs:
-                return
-            self._unchecked = 0
-            if not self.status() & UNDERFLOW_BIT:
-                return
+            near = dry > -TX_CHECK_S * self.clock.fs
+            if near or self._unchecked >= STATUS_EVERY_S * self.clock.fs:
+                self._unchecked = 0
+                flagged = bool(self.status() & UNDERFLOW_BIT)
+        if dry <= self.tolerance:
+            if flagged:
+                self.counters.underflows += 1  # a short one, over already: nothing to move
+            return
         self.counters.underflows += 1
-        dry = max(now_index - self.tx_end, 0)
         self.counters.underflow_samples += dry
         late = min(dry, len(self._staging))
         self.counters.late_samples += int(np.count_nonzero(self._written[:late]))
