@@ -120,16 +120,20 @@ def test_five_minute_call_survives_host_stalls_and_a_cold_start(tmp_path, calibr
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("level_dbfs", [-5.0, -35.0])
 def test_the_call_connects_at_adc_levels_from_minus_5_to_minus_35_dbfs(tmp_path, calibration_file, level_dbfs):
-    """Both ADCs at ``level_dbfs``: the uplink leaves the handset's DAC at 0 dBFS (TX −30 dB, RX +30 dB:
-    the cable sets it), the downlink the ground station's at −10.5 dBFS (TX raised to −10 dB)."""
+    """Both ADCs at ``level_dbfs`` RMS: the uplink leaves the handset's DAC at 0 dBFS (TX −30 dB, RX
+    +30 dB: the cable sets the level), the downlink the ground station's at −10.5 dBFS (its TX raised to
+    −10 dB). The boards' DC offset and LO leakage are taken out here (the 5-minute runs have them at
+    0 dB relative) so that what the ADC sees is the wanted signal: its level is what is swept."""
+    clean = {"dc_offset_dbfs": -200.0, "lo_leakage_dbfs": -200.0}
     flow, _ = lab_flowgraph(tmp_path, call={"hold_s": 20.0},
-                            twins={GS: {"cable_db": -level_dbfs}, HS: {"cable_db": -10.5 - 10 + 30 - level_dbfs}})
+                            twins={GS: {"cable_db": -level_dbfs, **clean},
+                                   HS: {"cable_db": -10.5 - 10 + 30 - level_dbfs, **clean}})
     text = flow.read_text().replace('tx_gain_db = -30.0\nrx_gain_db = 30.0\n\n[[process]]\nname = "handset"',
                                     'tx_gain_db = -10.0\nrx_gain_db = 30.0\n\n[[process]]\nname = "handset"', 1)
     flow.write_text(text)
     summary, _ = _run(flow, tmp_path / f"level{level_dbfs:+.0f}", 24.0, calibration_file)
     assert summary["call_connected"], summary["failure_reason"]
-    for proc, radio in summary["radio"].items():
-        print(proc, "rx level", radio["rx_rms_dbfs"])
+    for radio in summary["radio"].values():
+        assert radio["rx_rms_dbfs"] == pytest.approx(level_dbfs, abs=1.5) and radio["clipped"] == 0
     for d in ("dl", "ul"):
         assert summary[d]["fer"] <= 0.05, (d, summary[d])
