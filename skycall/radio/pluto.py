@@ -205,9 +205,10 @@ class PlutoRadio:
                 rx = RxReader(self._refill, size, self.clock, self.counters,
                               self._kernel_buffers("rx_kernel_buffers"), self._status(sdr._rxadc))
             if config.tx_freq_hz is not None:
-                t_push = time.monotonic()
                 blocks = max(1, int(config.extra.get("tx_lead_s", 0.0) * fs) // size)
-                for _ in range(blocks):  # the DAC starts with the receiver, the transmit lead already queued
+                self._push(np.zeros(size, np.complex64))
+                t_push = time.monotonic()  # the DAC started as the first push went through (it may have waited)
+                for _ in range(blocks - 1):  # the transmit lead queued behind it
                     self._push(np.zeros(size, np.complex64))
                 if not self.clock.ready:
                     self.clock.observe(0, t_push)

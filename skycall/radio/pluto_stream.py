@@ -126,7 +126,8 @@ class TxWriter:
         self.min_lead_s = float("inf")  # how early the writes came, at worst (since the last take_lead)
 
     def start(self, t_first_push: float, blocks: int = 1) -> None:
-        """The first ``blocks`` blocks (zeros pushed by the caller at host time ``t_first_push``) started the DAC."""
+        """The DAC started at host time ``t_first_push`` (when the first of the caller's ``blocks`` blocks of
+        zeros went through: a push that had to wait started it late) with ``blocks`` blocks queued."""
         self.tx_end = int(round(self.clock.index_at(t_first_push))) + blocks * self.block
 
     def write(self, x: np.ndarray, index: int | None) -> None:

@@ -107,6 +107,28 @@ def test_stop_leaves_the_transmitter_off_and_configure_turns_it_on_again():
         assert _tx_state(server.uri) == ("-89.750000 dB", "1")
 
 
+def test_a_transmit_start_that_waits_anchors_the_dac_where_it_really_started():
+    """A cold start (the board holds the host's first requests for 0.5 s) delays the first transmit
+    push: the DAC starts as it goes through, and the host's placement of later samples starts there
+    (anchored at the call instead, every transmission would leave 0.5 s later than asked, for good)."""
+    twin = VirtualPluto(twin=VirtualPlutoConfig(serial="cold", port=1, stalls_s=[[0.0, 0.5]]))
+    with IiodServer(twin, port=0) as server:
+        radio = PlutoRadio(load_hw_profile("pluto"), server.uri)
+        radio.open()
+        radio.configure(RadioConfig(rx_freq_hz=1545e6, tx_freq_hz=1545e6, sample_rate_sps=960e3, rx_gain_db=30,
+                                    tx_gain_db=-20, buffer_size=38400, extra={"tx_lead_s": 0.08}))
+        t_call = time.monotonic()
+        radio.start()
+        try:
+            writer, dac = radio._writer, twin.streams.tx.clock
+            host_start = radio.clock.time_of(writer.tx_end - 2 * 38400)
+            assert dac.time_of(0) - t_call > 0.45  # the first push waited for the stall
+            assert host_start == pytest.approx(dac.time_of(0), abs=0.01)
+        finally:
+            radio.stop()
+            radio.close()
+
+
 @pytest.mark.timeout(300)
 def test_sigterm_leaves_the_transmitter_off(tmp_path, calibration_file):
     """A ground station killed with SIGTERM mid-call still switches its Pluto's transmitter off."""
