@@ -6,9 +6,10 @@ sample was produced, which feeds the :class:`~skycall.radio.hostclock.HostClock`
 only when all K kernel blocks are taken (K − 1 done, one held by the host), so when the xflow status
 register (bit 2; read after each refill that did not wait, and every ``STATUS_EVERY_S``) says it did,
 that refill and the next K − 2 hand over old, contiguous samples, and the block the first of them
-gave back starts capturing again at that moment. The reader *keeps the newest*: it drops those stale
-blocks (ending early if a refill has to wait: fewer were stale) and gives the first fresh block the
-index the host clock assigns to the restart. The jump is one :class:`~skycall.radio.base.Discontinuity`
+gave back starts capturing again at that moment (the first refill holds none back: after a slow start
+all K blocks are stale and capture restarts at the second refill). The reader *keeps the newest*: it
+drops those stale blocks (ending early if a refill has to wait: fewer were stale) and gives the first
+fresh block the index the host clock assigns to the restart. The jump is one :class:`~skycall.radio.base.Discontinuity`
 (lost = hardware losses + stale blocks dropped; ``stale_samples`` the latter). A host keeping up
 (its refills wait) reads the register only every ``STATUS_EVERY_S``: each read costs round trips.
 
@@ -39,6 +40,7 @@ PUSH_MARGIN_S = 0.002  # a block pushed now leaves the DAC this much later at th
 STATUS_EVERY_S = 0.5  # the status register is read at least this often (each read costs round trips)
 TX_CHECK_S = 0.02  # ... and before a push when the host clock puts the DAC this close to running dry
 DRY_TOLERANCE_S = 0.005  # the host clock past the queued samples by more than its error: the DAC ran dry
+RESTART_AT_NEXT = -1  # an overflow seen at the first refill: capture restarts at the next one
 
 
 class RxReader:
@@ -59,6 +61,7 @@ class RxReader:
         self._restart: int | None = None  # estimated index where capture restarted ...
         self._t_restart = 0.0  # ... and when
         self._stale = 0
+        self._holding = False  # a refill hands back the block the previous one took (none before the first)
 
     def next(self) -> tuple[int, np.ndarray] | None:
         """Refill once; the block to deliver with its index, or None when it was stale and dropped."""
@@ -73,10 +76,14 @@ class RxReader:
                 self._restart = int(round(self.clock.index_at(t_done))) - len(x)
                 if self._restart < self.expected + len(x) // 2:
                     self._restart = self.expected
-            else:  # this is the oldest of the ring's stale blocks; capture restarted as it was handed over
-                self._t_restart = 0.5 * (t_req + t_done)
-                self._restart = int(round(self.clock.index_at(self._t_restart)))
-                self._stale_left = self.kernel_blocks - 1
+            elif self._holding:  # the oldest of the ring's K − 1 stale blocks; capture restarted as the
+                self._stale_left = self.kernel_blocks - 1  # held block was handed back
+                self._at_restart(t_req, t_done)
+            else:  # the first refill (none held): all K blocks are stale, the next refill restarts capture
+                self._stale_left, self._restart = self.kernel_blocks, RESTART_AT_NEXT
+        elif self._restart == RESTART_AT_NEXT:
+            self._at_restart(t_req, t_done)
+        self._holding = True
         if self._restart is not None:
             if waited:  # fewer stale blocks than the ring holds: this one is fresh, just completed
                 self._restart = int(round(self.clock.index_at(t_done))) - len(x)
@@ -95,6 +102,12 @@ class RxReader:
         if waited:
             self.clock.observe(self.expected, t_done)
         return first, x
+
+    def _at_restart(self, t_req: float, t_done: float) -> None:
+        """Capture restarted during the refill from ``t_req`` to ``t_done``: the block was handed back as
+        the request arrived, before the samples came back (most of the refill's time)."""
+        self._t_restart = t_req + 0.1 * (t_done - t_req)
+        self._restart = int(round(self.clock.index_at(self._t_restart)))
 
     def _overflowed(self, waited: bool, n: int) -> bool:
         """The overflow bit, read after a refill that did not wait (a backlog: an overflow shows there) or

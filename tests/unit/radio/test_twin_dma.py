@@ -123,6 +123,24 @@ def test_rx_reader_skips_the_stale_blocks_after_a_stall_and_counts_every_lost_sa
     assert counters.lost_samples - counters.stale_samples == ring.lost_samples  # the hardware's losses, exactly
 
 
+def test_rx_reader_after_a_cold_start_drops_the_whole_ring_and_dates_the_restart_by_the_second_refill():
+    """The host's first refill comes only after the ring filled up (a slow start): no block is held
+    yet, so that refill frees none: all K blocks are stale and capture restarts at the second refill."""
+    ring = RxRing(_clock(), B, K)
+    host, counters = SimHost(ring), RadioCounters()
+    reader = _reader(host, counters)
+    host.t = 0.5
+    delivered = []
+    while len(delivered) < 3:
+        item = reader.next()
+        if item is not None:
+            delivered.append(item)
+    assert host.handed[:K] == [i * B for i in range(K)]  # the ring's blocks, oldest first
+    assert all(d[0] == d[1].real[0] for d in delivered)  # every block carries the index it really has
+    assert counters.overflows == 1 and counters.stale_samples == K * B
+    assert counters.lost_samples - counters.stale_samples == ring.lost_samples
+
+
 def test_rx_reader_without_a_stall_loses_nothing():
     ring = RxRing(_clock(), B, K)
     host, counters = SimHost(ring), RadioCounters()
