@@ -2,25 +2,38 @@
 
 Directions are direction cosines ``u = sinθ cosφ``, ``v = sinθ sinφ`` (θ off boresight). Element
 (n, m) sits at ``x_n = (n - (N-1)/2) d_x``, ``y_m = (m - (M-1)/2) d_y``; steering toward (u0, v0)
-applies ``w_nm = exp(-j k (x_n u0 + y_m v0))`` (``k = 2π/λ``), its phase optionally rounded to
-``2π / 2^bits``. The array factor is ``AF(u, v) = Σ w_nm exp(j k (x_n u + y_m v))``; for exact
-steering it separates into ``N sin(N ψx/2) / (N sin(ψx/2))``-type factors, ``ψx = k d_x (u - u0)``.
+applies ``w_nm = a_n b_m exp(-j k (x_n u0 + y_m v0))`` (``k = 2π/λ``), its phase optionally rounded
+to ``2π / 2^bits``, with a separable amplitude taper ``a_n b_m`` (uniform: all 1; Taylor: the
+n̄-term Taylor window for a given side-lobe level, peak 1). The array factor is
+``AF(u, v) = Σ w_nm exp(j k (x_n u + y_m v))``; for uniform exact steering it separates into
+``N sin(N ψx/2) / (N sin(ψx/2))``-type factors, ``ψx = k d_x (u - u0)``.
 
 Gain (lossless, ideal embedded elements, no mutual-coupling ripple):
 ``G(u, v) = G_e(θ) |AF|² / Σ|w|²`` with element gain ``G_e(θ) = (4π d_x d_y / λ²) cosⁿθ``: the
 aperture-cell gain (π for λ/2 spacing) times the cosⁿ scan loss. At boresight with λ/2 spacing
-``G = π N M`` (16 × 16: 29.05 dBi). The model assumes no grating lobe is visible (see
-:meth:`PlanarArray.grating_lobes`); :meth:`PlanarArray.directivity_dbi` integrates the pattern
-numerically over the sphere as a check.
+``G = π N M η`` (uniform 16 × 16: 29.05 dBi) with the taper efficiency ``η = (Σ|w|)² / (N M Σ|w|²)``
+(Taylor −25 dB, n̄ = 4: η = 0.82, −0.86 dB): tapering trades peak gain and a wider beam for lower
+side lobes, i.e. less co-channel interference in the neighbouring cells. The model assumes no
+grating lobe is visible (see :meth:`PlanarArray.grating_lobes`); :meth:`PlanarArray.directivity_dbi`
+integrates the pattern numerically over the sphere as a check.
 """
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
+from scipy.signal.windows import taylor
 
 from groundstation.geodesy import SPEED_OF_LIGHT_M_S
 from skycall.errors import ConfigError
 
 _CHUNK = 2048  # directions per block in the general (quantised) array-factor sum
+TAPERS = ("uniform", "taylor")
+
+
+def taper_weights(n: int, taper: str, sll_db: float, nbar: int) -> np.ndarray:
+    """Amplitude weights (n,) of one axis, peak 1: uniform, or Taylor (``sll_db`` side lobes, ``nbar`` terms)."""
+    if taper == "uniform" or n == 1:
+        return np.ones(n)
+    return taylor(n, nbar=nbar, sll=sll_db, norm=True, sym=True)
 
 
 def uv_from_theta_phi(theta_deg, phi_deg) -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +62,10 @@ class PlanarArray:
         front hemisphere). Every element is backed by a ground plane: nothing radiates for θ > 90°.
     phase_bits : int or None
         Phase-shifter resolution; ``None`` = exact phases.
+    taper : str
+        ``"uniform"`` or ``"taylor"`` amplitude taper (separable, the same on both axes).
+    taylor_sll_db, taylor_nbar : float, int
+        Taylor taper side-lobe level (dB below the peak, > 13.3) and number of nearly equal side lobes.
     """
 
     def __init__(
@@ -59,6 +76,9 @@ class PlanarArray:
         spacing_m: float | None = None,
         element_exponent: float = 1.3,
         phase_bits: int | None = None,
+        taper: str = "uniform",
+        taylor_sll_db: float = 25.0,
+        taylor_nbar: int = 4,
     ):
         if int(n_x) < 1 or int(n_y) < 1:
             raise ConfigError("<array>", "size", f"{n_x}x{n_y}: need at least 1 element per axis")
@@ -79,14 +99,37 @@ class PlanarArray:
         self.wavenumber_rad_m = 2.0 * np.pi / self.wavelength_m
         self.x_m = (np.arange(self.n_x) - (self.n_x - 1) / 2.0) * self.spacing_m
         self.y_m = (np.arange(self.n_y) - (self.n_y - 1) / 2.0) * self.spacing_m
+        if taper not in TAPERS:
+            raise ConfigError("<array>", "taper", f"{taper!r} is not one of {TAPERS}")
+        if taper == "taylor" and not (13.3 < taylor_sll_db <= 60.0 and 1 <= int(taylor_nbar) <= 20):
+            raise ConfigError("<array>", "taylor_sll_db", f"{taylor_sll_db} dB / nbar {taylor_nbar}: need 13.3 < SLL "
+                              "<= 60 dB (a uniform array's first side lobe is -13.3 dB) and 1 <= nbar <= 20")
+        self.taper, self.taylor_sll_db, self.taylor_nbar = taper, float(taylor_sll_db), int(taylor_nbar)
+        self.a_x = taper_weights(self.n_x, taper, self.taylor_sll_db, self.taylor_nbar)
+        self.a_y = taper_weights(self.n_y, taper, self.taylor_sll_db, self.taylor_nbar)
 
     @property
     def n_elements(self) -> int:
         return self.n_x * self.n_y
 
+    @property
+    def power_sum(self) -> float:
+        """``Σ|w|²``: total radiated power in units of one full-drive element's power."""
+        return float(np.sum(self.a_x**2) * np.sum(self.a_y**2))
+
+    @property
+    def taper_efficiency(self) -> float:
+        """``η = (Σ|w|)² / (N M Σ|w|²)`` (1 for a uniform array)."""
+        return float((np.sum(self.a_x) * np.sum(self.a_y)) ** 2 / (self.n_elements * self.power_sum))
+
+    def peak_gain_dbi(self) -> float:
+        """Gain of the beam steered to boresight, at boresight: ``10 log10(G_e(0) N M η)``."""
+        return float(self.gain_dbi(0.0, 0.0, 0.0, 0.0))
+
     def at_frequency(self, freq_hz: float) -> "PlanarArray":
-        """The same physical array (same pitch) used at another carrier, e.g. the uplink."""
-        return PlanarArray(self.n_x, self.n_y, freq_hz, self.spacing_m, self.element_exponent, self.phase_bits)
+        """The same physical array (same pitch, same taper) used at another carrier, e.g. the uplink."""
+        return PlanarArray(self.n_x, self.n_y, freq_hz, self.spacing_m, self.element_exponent, self.phase_bits,
+                           self.taper, self.taylor_sll_db, self.taylor_nbar)
 
     def _quantise(self, phase_rad):
         if self.phase_bits is None:
@@ -95,29 +138,33 @@ class PlanarArray:
         return np.round(phase_rad / step) * step
 
     def weights(self, steer_u: float, steer_v: float) -> np.ndarray:
-        """Unit-modulus steering weights, shape (n_x, n_y), complex128."""
+        """Steering weights (taper × phase), shape (n_x, n_y), complex128."""
         k = self.wavenumber_rad_m
         phase = -k * (self.x_m[:, None] * steer_u + self.y_m[None, :] * steer_v)
-        return np.exp(1j * self._quantise(phase))
+        return self.a_x[:, None] * self.a_y[None, :] * np.exp(1j * self._quantise(phase))
 
     def array_factor(self, steer_u, steer_v, u, v) -> np.ndarray:
-        """``AF(u, v) / (N M)`` for the array steered to (steer_u, steer_v); arguments broadcast.
+        """``AF(u, v) / Σ|w|`` (1 at the beam peak) for the array steered to (steer_u, steer_v); arguments broadcast.
 
         Exact phases: product of the two separable 1-D sums. Quantised phases: full N·M sum.
         """
         su, sv, u, v = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (steer_u, steer_v, u, v)))
         k = self.wavenumber_rad_m
-        if self.phase_bits is None:
-            af_x = np.exp(1j * k * (u - su)[..., None] * self.x_m).mean(axis=-1)
-            af_y = np.exp(1j * k * (v - sv)[..., None] * self.y_m).mean(axis=-1)
-            return af_x * af_y
+        wx, wy = self.a_x / np.sum(self.a_x), self.a_y / np.sum(self.a_y)
         flat = [a.ravel() for a in (su, sv, u, v)]
         out = np.empty(flat[0].size, dtype=np.complex128)
+        if self.phase_bits is None:  # separable; blocks of directions bound the (directions, N) temporaries
+            for lo in range(0, out.size, 64 * _CHUNK):
+                fu, fv, ou, ov = (a[lo : lo + 64 * _CHUNK, None] for a in flat)
+                out[lo : lo + 64 * _CHUNK] = (np.exp(1j * k * (ou - fu) * self.x_m) @ wx) * (
+                    np.exp(1j * k * (ov - fv) * self.y_m) @ wy)
+            return out.reshape(su.shape)
         x, y = self.x_m[None, :, None], self.y_m[None, None, :]
+        w = wx[None, :, None] * wy[None, None, :]
         for lo in range(0, out.size, _CHUNK):
             fu, fv, ou, ov = (a[lo : lo + _CHUNK, None, None] for a in flat)
             phase = self._quantise(-k * (x * fu + y * fv)) + k * (x * ou + y * ov)
-            out[lo : lo + _CHUNK] = np.exp(1j * phase).mean(axis=(1, 2))
+            out[lo : lo + _CHUNK] = np.sum(w * np.exp(1j * phase), axis=(1, 2))
         return out.reshape(su.shape)
 
     def element_gain(self, u, v) -> np.ndarray:
@@ -129,7 +176,8 @@ class PlanarArray:
 
     def gain_dbi(self, steer_u, steer_v, u, v) -> np.ndarray:
         """Gain toward (u, v) of the beam steered to (steer_u, steer_v), dBi (``-inf`` outside)."""
-        power = self.element_gain(u, v) * self.n_elements * np.abs(self.array_factor(steer_u, steer_v, u, v)) ** 2
+        n_eff = self.n_elements * self.taper_efficiency
+        power = self.element_gain(u, v) * n_eff * np.abs(self.array_factor(steer_u, steer_v, u, v)) ** 2
         with np.errstate(divide="ignore"):
             return 10.0 * np.log10(power)
 

@@ -7,17 +7,22 @@ centre, so the gain of beam k toward a handset is ``G(u_k, v_k → u_h, v_h)`` (
 
 Beam centres lie on a hexagonal lattice: axial coordinates (q, r) map to offsets
 ``s (q + r/2, √3 r / 2)``, centre-to-centre spacing ``s``; with the −3 dB footprint of
-diameter D as each cell's circumscribed circle, ``s = √3 D / 2``. Co-channel beams share a
+diameter D as each cell's circumscribed circle, ``s = √3 D / 2``. A scanned beam's footprint is an
+ellipse stretched along the direction to the sub-satellite point (the beam widens as 1/cosθ and
+the ground is seen obliquely: a 16 × 16 beam at 48° scan from 600 km covers ≈ 240 × 100 km), so the
+lattice can be stretched by ``D_radial / D_transverse`` along that azimuth
+(:func:`footprint_diameters_m` measures both on the ground). Co-channel beams share a
 colour: reuse 1 (all), 3 ``(q - r) mod 3``, 4 ``(q mod 2) + 2 (r mod 2)``, 7 ``(q + 3r) mod 7``.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 
 from groundstation.array import PlanarArray
 from groundstation.geodesy import WGS84_A_M, WGS84_B_M, geodetic_to_ecef, tangent_offset_to_geodetic
-from groundstation.passes import Observer
+from groundstation.passes import Observer, azimuth_elevation
 from skycall.errors import ConfigError
 
 REUSE_FACTORS = (1, 3, 4, 7)
@@ -33,10 +38,13 @@ def hex_axial(rings: int) -> np.ndarray:
     )
 
 
-def hex_offsets(axial: np.ndarray, spacing: float) -> np.ndarray:
-    """Cartesian offsets (K, 2) of axial lattice points for centre spacing ``spacing``."""
+def hex_offsets(axial: np.ndarray, spacing: float, stretch: float = 1.0, azimuth_deg: float = 0.0) -> np.ndarray:
+    """Cartesian (east, north) offsets (K, 2) of axial lattice points for centre spacing ``spacing``,
+    stretched by ``stretch`` along the unit vector at compass ``azimuth_deg``: ``p + (stretch − 1)(p·ê)ê``."""
     q, r = axial[:, 0].astype(np.float64), axial[:, 1].astype(np.float64)
-    return spacing * np.stack([q + 0.5 * r, (np.sqrt(3.0) / 2.0) * r], axis=-1)
+    p = spacing * np.stack([q + 0.5 * r, (np.sqrt(3.0) / 2.0) * r], axis=-1)
+    e = np.array([np.sin(np.radians(azimuth_deg)), np.cos(np.radians(azimuth_deg))])
+    return p + (stretch - 1.0) * (p @ e)[:, None] * e
 
 
 def reuse_colours(axial: np.ndarray, reuse: int) -> np.ndarray:
@@ -51,6 +59,41 @@ def reuse_colours(axial: np.ndarray, reuse: int) -> np.ndarray:
 def nadir_footprint_diameter_m(array: PlanarArray, altitude_m: float) -> float:
     """−3 dB footprint diameter at nadir: ``D = 2 h tan(HPBW / 2)`` (flat-Earth, small beam)."""
     return float(2.0 * altitude_m * np.tan(np.radians(array.half_power_beamwidth_deg(0.0)) / 2.0))
+
+
+def footprint_diameters_m(array: PlanarArray, r_sat_m, v_sat_m_s, centre: Observer) -> tuple[float, float, float]:
+    """−3 dB ground footprint of the beam steered at ``centre`` from one satellite state (3,).
+
+    Returns (diameter along the azimuth of the satellite seen from ``centre`` (radial), diameter
+    across it (transverse), that azimuth in degrees). Each edge is where the beam's gain toward a
+    ground point on the line through the centre is 3 dB below its gain toward the centre (Brent).
+    """
+    r = np.asarray(r_sat_m, dtype=np.float64).reshape(1, 3)
+    v = np.asarray(v_sat_m_s, dtype=np.float64).reshape(1, 3)
+    frame = body_frame(r, v)
+    su, sv, _ = direction_cosines(frame, r, centre.ecef_m)
+    az = float(np.squeeze(azimuth_elevation(r, centre)[0]))
+
+    def gain(dist_m, bearing_deg):
+        east, north = dist_m * np.sin(np.radians(bearing_deg)), dist_m * np.cos(np.radians(bearing_deg))
+        lat, lon = tangent_offset_to_geodetic(centre.lat_deg, centre.lon_deg, east, north)
+        tu, tv, _ = direction_cosines(frame, r, geodetic_to_ecef(lat, lon, 0.0))
+        return float(np.squeeze(array.gain_dbi(su, sv, tu, tv)))
+
+    level = gain(0.0, 0.0) - 10.0 * np.log10(2.0)
+
+    def edge(bearing_deg):
+        step = 5e3
+        while gain(step, bearing_deg) > level:
+            step *= 1.5
+            if step > 5e6:
+                raise ConfigError("<beams>", "cell_layout", "the beam has no -3 dB edge on the ground (too wide a "
+                                  'beam for this geometry): use cell_layout = "nadir"')
+        return brentq(lambda d: gain(d, bearing_deg) - level, 0.0, step, xtol=1.0)
+
+    radial = edge(az) + edge(az + 180.0)
+    transverse = edge(az + 90.0) + edge(az - 90.0)
+    return float(radial), float(transverse), az
 
 
 def body_frame(r_sat_m, v_sat_m_s) -> np.ndarray:
@@ -81,12 +124,16 @@ class EarthFixedBeams:
     axial: np.ndarray  # (K, 2) lattice coordinates (beam id = row index)
 
     @classmethod
-    def hexagonal(cls, service_point: Observer, spacing_m: float, rings: int = 3) -> "EarthFixedBeams":
-        """Hexagonal cells around ``service_point`` laid out in its tangent plane, dropped onto the ellipsoid."""
+    def hexagonal(cls, service_point: Observer, spacing_m: float, rings: int = 3, stretch: float = 1.0,
+                  azimuth_deg: float = 0.0) -> "EarthFixedBeams":
+        """Hexagonal cells around ``service_point`` laid out in its tangent plane, dropped onto the ellipsoid
+        (lattice stretched by ``stretch`` along ``azimuth_deg``, see :func:`hex_offsets`)."""
         if not 1e3 <= spacing_m <= 2000e3:
             raise ConfigError("<beams>", "spacing_m", f"{spacing_m / 1e3:g} km is outside 1-2000 km")
+        if not 0.1 <= stretch <= 20.0:
+            raise ConfigError("<beams>", "stretch", f"{stretch:g} is outside 0.1-20")
         axial = hex_axial(rings)
-        en = hex_offsets(axial, spacing_m)
+        en = hex_offsets(axial, spacing_m, stretch, azimuth_deg)
         lat, lon = tangent_offset_to_geodetic(service_point.lat_deg, service_point.lon_deg, en[:, 0], en[:, 1])
         return cls(geodetic_to_ecef(lat, lon, 0.0), axial)
 
@@ -146,6 +193,8 @@ class Serving:
     c_over_i_db: np.ndarray  # (T,) carrier over co-channel interference (+inf: no interferer)
     centre_ecef_m: np.ndarray  # (T, 3) serving beam centre (NaN when none)
     steer_uv: np.ndarray  # (T, 2) serving beam steering direction (NaN when none)
+    co_channel_gain_dbi: np.ndarray  # (T, K) gain of every co-channel beam toward the target (-inf: not one)
+    centres_ecef_m: np.ndarray  # (T, K, 3) every beam's centre
 
 
 @dataclass(frozen=True)
@@ -202,7 +251,7 @@ class BeamEmulator:
         g_best = gains[rows, best]
         served = np.isfinite(g_best)
         linear = 10.0 ** (gains / 10.0)
-        co_channel = self.colours[None, :] == self.colours[best][:, None]
+        co_channel = (self.colours[None, :] == self.colours[best][:, None]) & served[:, None]
         co_channel[rows, best] = False
         interference = np.sum(np.where(co_channel, linear, 0.0), axis=1)
         with np.errstate(divide="ignore"):
@@ -214,6 +263,8 @@ class BeamEmulator:
             c_over_i_db=np.where(served, cir, np.nan),
             centre_ecef_m=np.where(served[:, None], centres[rows, best], nan3),
             steer_uv=np.where(served[:, None], np.stack([su[rows, best], sv[rows, best]], axis=-1), nan3[:, :2]),
+            co_channel_gain_dbi=np.where(co_channel, gains, -np.inf),
+            centres_ecef_m=np.asarray(centres),
         )
 
 

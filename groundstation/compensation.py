@@ -6,6 +6,13 @@ beam is shifted by ``-f_D,c`` before transmission (pre-compensation); uplink: ``
 uplink carrier is applied after reception (post-compensation). A handset at ``p`` then sees the
 residual ``f_D,h - f_D,c`` only, which at distance ``x`` from the centre of a beam seen at zenith
 is ≈ ``(v f / c) x / h`` (≈ ±2.2 kHz at the edge of a 66 km beam at 1.6 GHz, 600 km).
+
+Delay (:func:`compensated_delay_s`): the satellite holds every downlink frame back by
+``τ_0 - τ_c(t)`` with ``τ_0 = max τ_c`` over the run, so frames reach the beam centre a constant
+``τ_0`` after its frame clock and the handset ``τ_0 + Δτ(t)``, ``Δτ = τ_h - τ_c``; it opens its uplink
+receive window as if the beam centre's delay were ``τ_0`` too. A handset then sees only the
+differential delay ``Δτ`` (±0.13 ms at a 16×16 cell corner at 10° elevation) and its drift
+(≈ 1.4 µs/s), instead of 2-6.8 ms drifting by up to ±40 µs/s.
 """
 
 from dataclasses import dataclass
@@ -58,3 +65,11 @@ def beam_centre_compensation(
         rho_h / SPEED_OF_LIGHT_M_S,
         rho_c / SPEED_OF_LIGHT_M_S,
     )
+
+
+def compensated_delay_s(delay_s, residual_delay_s) -> tuple[np.ndarray, float]:
+    """One-way delay of a delay-compensated link, ``τ_0 + Δτ(t)``, and its reference ``τ_0 = max τ_c``
+    (seconds; NaN entries, where no beam serves, are ignored for τ_0 and kept)."""
+    delay_s, residual_delay_s = np.asarray(delay_s, float), np.asarray(residual_delay_s, float)
+    tau0 = float(np.nanmax(delay_s - residual_delay_s))
+    return tau0 + residual_delay_s, tau0

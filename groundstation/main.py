@@ -17,7 +17,7 @@ import numpy as np
 
 from groundstation.build import build_satellite, pass_record, scenario_info
 from skycall.call.build import load_call_speech
-from skycall.call.process import SlotHarness, process_main, start_radio
+from skycall.call.process import SlotHarness, process_main, start_radio, status_due
 from skycall.call.warmup import warm_up
 
 log = logging.getLogger("groundstation")
@@ -31,6 +31,17 @@ def _lost_uplink(sat, slot: int) -> None:
     sat.log.append(sat.receiver)
 
 
+def _end_slot(node, harness, sat, traj, k: int) -> None:
+    """After slot ``k``: the harness's bookkeeping and, every ``STATUS_EVERY_S``, the link status."""
+    n = sat.n
+    harness.end(k, k * n)
+    if status_due(k):
+        t_s = k * n / sat.waveform.sample_rate_sps
+        node.telemetry.emit("link_status", k * n, t_s=t_s, **sat.dl_path.state(k * n),
+                            **sat.dl_path.last_status,  # sinr_db, c_over_i_db, channel_gain_db
+                            elevation_deg=float(np.interp(t_s, traj.t_s, traj.elevation_deg)))
+
+
 def run(node) -> int:
     """Run the ground station's slot loop on a :class:`~skycall.runner.node.Node`."""
     flow, proc = node.flow, node.proc
@@ -39,8 +50,9 @@ def run(node) -> int:
     warm_up(flow, speech, proc)
     sat, scenario = build_satellite(flow, speech, loopback=profile.driver == "loopback")
     radio = start_radio(node, transmit=True)
-    harness = SlotHarness(node, sat, "groundstation", radio)
-    n = sat.n
+    harness = SlotHarness(node, sat, "groundstation", radio, {"precompensation": sat.set_precompensation},
+                          taps=("dl_mod", "dl_precomp"))
+    traj = scenario.trajectory
     log.info("pass: max elevation %.1f deg, beam %d, %d slots", scenario.pass_.max_elevation_deg,
              int(scenario.trajectory.beam_id[0]), harness.n_slots)
     k, received = 0, None
@@ -50,19 +62,21 @@ def run(node) -> int:
             if harness.stop:
                 break
             radio.write(k, sat.transmit(k))
+            harness.tap("dl_mod", sat.modulated)
+            harness.tap("dl_precomp", sat.dl_path.compensated)
             received = received or radio.read()
             if received[0] == k:
                 sat.receive(k, received[1])
                 received = None
             else:
                 _lost_uplink(sat, k)
-            harness.end(k, k * n)
+            _end_slot(node, harness, sat, traj, k)
             k += 1
             while received is not None and k < min(received[0], harness.n_slots):  # too late to send these
                 harness.begin(k)
                 sat.transmit(k)
                 _lost_uplink(sat, k)
-                harness.end(k, k * n)
+                _end_slot(node, harness, sat, traj, k)
                 k += 1
     finally:
         radio.radio.stop()

@@ -12,9 +12,12 @@ Uplink (phone → satellite), compensation *after* the channel, plus the satelli
     y[n] = R_{−f_c(n)} { D_{+f_d(n)} { τ(n) ∘ (a(n)·x) } }[n] + w[n]
 
 with ``R_f`` a :class:`~skycall.dsp.rotator.TrajectoryRotator`, ``τ∘`` a
-:class:`~skycall.dsp.farrow.FarrowDelay` (one-way delay, drifting up to ±40 µs/s), ``f_d`` the
-handset's physical Doppler, ``f_c`` the beam centre's Doppler (zero when compensation is off)
-and ``a(n)`` the amplitude that gives the link budget's Es/N0 over a noise power ``N``:
+:class:`~skycall.dsp.farrow.FarrowDelay` (one-way delay, drifting up to ±40 µs/s; with beam-centre
+delay compensation τ_0 + Δτ(n), the differential delay to the beam centre), ``f_d`` the
+handset's physical Doppler, ``f_c`` the beam centre's Doppler (``R`` is skipped while compensation
+is off: :attr:`PassPath.compensate` may be switched between two calls, e.g. at a slot boundary,
+and the rotator's phase stays a function of the sample index) and ``a(n)`` the amplitude that
+gives the link budget's Es/N0 over a noise power ``N``:
 ``Es/N0 = a²·sps/N`` for a unit-power, ``sps`` samples-per-symbol input, so
 ``a(n) = sqrt(N · 10^(Es/N0(n)/10) / sps)``. The phone sees ``f_d − f_c``: the residual.
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from groundstation.compensation import compensated_delay_s
 from skycall.dsp.farrow import FarrowDelay
 from skycall.dsp.rotator import TrajectoryRotator
 from skycall.errors import SkycallError
@@ -39,9 +43,10 @@ class PassTables:
     doppler_hz : float64 (K,)
         Physical Doppler of the handset, Hz.
     centre_doppler_hz : float64 (K,)
-        Doppler of the serving beam's centre (what compensation removes), Hz.
+        Doppler of the serving beam's centre (what compensation removes while it is on), Hz.
     delay_s : float64 (K,)
-        One-way propagation delay, s.
+        One-way delay the path applies, s: the propagation delay, or ``delay_ref_s`` + the differential
+        delay to the beam centre when the satellite compensates the beam-centre delay.
     esn0_db : float64 (K,)
         Es/N0 from the link budget, dB.
     """
@@ -51,22 +56,25 @@ class PassTables:
     centre_doppler_hz: np.ndarray
     delay_s: np.ndarray
     esn0_db: np.ndarray
+    delay_ref_s: float = 0.0
 
     @classmethod
-    def from_trajectory(cls, trajectory, link: str, sample_rate_sps: float, compensate: bool,
-                        esn0_offset_db: float = 0.0) -> "PassTables":
+    def from_trajectory(cls, trajectory, link: str, sample_rate_sps: float,
+                        esn0_offset_db: float = 0.0, compensate_delay: bool = False) -> "PassTables":
         """Tables of one link (``"dl"``/``"ul"``) of a ChannelTrajectory; its t = 0 is sample 0.
 
-        Raises a clear error when the handset is not served somewhere in the trajectory.
+        ``compensate_delay``: the beam-centre delay is compensated (``delay_ref_s`` = τ_0, see
+        :func:`groundstation.compensation.compensated_delay_s`). Raises a clear error when the handset
+        is not served somewhere in the trajectory.
         """
         lt = trajectory.link(link)
         if np.any(trajectory.beam_id < 0):
             t_bad = float(trajectory.t_s[np.argmax(trajectory.beam_id < 0)])
             raise SkycallError(f"the handset is not served {t_bad:.2f} s into the run (satellite below the mask "
                                "or beyond the scan limit): move [pass] call_offset_s inside the pass")
-        centre = -lt.precomp_hz if compensate else np.zeros_like(lt.doppler_hz)
         index = np.round(trajectory.t_s * sample_rate_sps).astype(np.int64)
-        return cls(index, lt.doppler_hz, centre, lt.delay_s, lt.esn0_db + esn0_offset_db)
+        delay, ref = compensated_delay_s(lt.delay_s, lt.residual_delay_s) if compensate_delay else (lt.delay_s, 0.0)
+        return cls(index, lt.doppler_hz, -lt.precomp_hz, delay, lt.esn0_db + esn0_offset_db, ref)
 
 
 class PassPath:
@@ -81,14 +89,11 @@ class PassPath:
         Noise power per complex sample N the Es/N0 refers to (the air's floor on the downlink,
         the satellite receiver's own noise on the uplink).
     compensate : bool
-        Apply the beam-centre compensation.
+        Apply the beam-centre compensation (an attribute: may be switched between calls).
     uplink : bool
         Uplink order (compensation after the channel) and add the receiver noise from ``rng``.
     rng : numpy.random.Generator, optional
         Noise source (uplink only).
-    level : object with ``process(x, first_index)``, optional
-        Uplink only: brings the received input to unit power first (a real radio's ADC level
-        varies; see :class:`skycall.dsp.level.LevelNormaliser`).
     """
 
     def __init__(
@@ -100,16 +105,15 @@ class PassPath:
         compensate: bool,
         uplink: bool,
         rng: np.random.Generator | None = None,
-        level=None,
     ):
         fs, idx = sample_rate_sps, tables.index
-        self.level = level
         self.tables, self.uplink, self.compensate = tables, uplink, compensate
         self.noise_power = float(noise_power)
         self.rng = rng
         if uplink and rng is None:
             raise ValueError("the uplink path adds the satellite receiver's noise and needs a seeded rng")
-        self._comp = TrajectoryRotator(fs, idx, tables.centre_doppler_hz, sign=-1) if compensate else None
+        self._comp = TrajectoryRotator(fs, idx, tables.centre_doppler_hz, sign=-1)
+        self.compensated: np.ndarray | None = None  # downlink: the last chunk after compensation (a raw tap)
         self._delay = FarrowDelay(fs, idx, tables.delay_s)
         self._doppler = TrajectoryRotator(fs, idx, tables.doppler_hz, sign=+1)
         self._amp = np.sqrt(self.noise_power * 10.0 ** (tables.esn0_db / 10.0) / samples_per_symbol)
@@ -120,13 +124,20 @@ class PassPath:
         n = np.arange(first_index, first_index + len(x), dtype=np.float64)
         amp = np.interp(n, self._idx_f, self._amp).astype(np.float32)
         if not self.uplink:
-            y = self._comp.process(x, first_index) if self._comp else x
+            y = self.compensated = self._comp.process(x, first_index) if self.compensate else x
             y = self._doppler.process(self._delay.process(y, first_index), first_index)
             return (y * amp).astype(np.complex64)
-        if self.level is not None:
-            x = self.level.process(x, first_index)
         y = self._doppler.process(self._delay.process((x * amp).astype(np.complex64), first_index), first_index)
-        if self._comp:
+        if self.compensate:
             y = self._comp.process(y, first_index)
         w = self.rng.standard_normal((len(x), 2), dtype=np.float32) * np.float32(np.sqrt(self.noise_power / 2))
         return (y + w.view(np.complex64)[:, 0]).astype(np.complex64)
+
+    def state(self, index: int) -> dict:
+        """The channel at absolute sample ``index``: Doppler, beam-centre Doppler, what is left of it
+        (``doppler_hz − centre_doppler_hz`` while compensating, else ``doppler_hz``), Es/N0."""
+        t = self.tables
+        f_d, f_c, esn0 = (float(np.interp(index, self._idx_f, v)) for v in (t.doppler_hz, t.centre_doppler_hz,
+                                                                            t.esn0_db))
+        return {"doppler_hz": f_d, "centre_doppler_hz": f_c, "residual_hz": f_d - f_c if self.compensate else f_d,
+                "esn0_db": esn0, "precompensation": bool(self.compensate)}

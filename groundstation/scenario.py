@@ -5,7 +5,8 @@ handset (0: a pass through the zenith, the worst case for Doppler rate), with it
 culmination at ``start_utc``; a TLE instead takes the first pass after ``start_utc``.
 Stream sample 0 is ``call_offset_s`` after the culmination. The beam the handset sits in
 is centred ``handset_offset_km`` away from it (bearing ``handset_bearing_deg``), in a
-hexagonal grid of earth-fixed cells spaced by the array's nadir footprint.
+hexagonal grid of earth-fixed cells (:mod:`groundstation.cells`: array taper, cell layout, reuse);
+the link budget is the ``[link] preset`` (:mod:`groundstation.link_budget`).
 """
 
 from dataclasses import dataclass
@@ -13,9 +14,9 @@ from datetime import datetime
 
 import numpy as np
 
-from groundstation.array import PlanarArray
-from groundstation.beams import BeamEmulator, EarthFixedBeams, nadir_footprint_diameter_m
+from groundstation.cells import CellDesign, design_cells, worst_corner
 from groundstation.geodesy import ecef_to_geodetic, enu_basis
+from groundstation.link_budget import preset
 from groundstation.orbit import CircularOrbit, SGP4Orbit
 from groundstation.passes import Observer, Pass, next_pass
 from groundstation.trajectory import ChannelTrajectory
@@ -34,6 +35,7 @@ class Scenario:
     beam_centre: Observer
     beam_diameter_m: float
     trajectory: ChannelTrajectory
+    cells: CellDesign | None = None
 
 
 def _parse_utc(text: str, key: str, file: str) -> float:
@@ -62,12 +64,14 @@ def build_scenario(flow: Flowgraph, step_s: float = TRAJECTORY_STEP_S) -> Scenar
         track_point = offset_point(handset, 1e3 * p.ground_track_offset_km, 90.0)
         ephemeris = CircularOrbit.through_zenith(track_point.ecef_m, 1e3 * p.altitude_km, p.inclination_deg, t_ref)
     the_pass = next_pass(ephemeris, handset, t_ref - 900.0, min_elevation_deg=p.min_elevation_deg)
-    array = PlanarArray(b.array_n, b.array_m, freq_hz=DL_FREQ_HZ)
-    altitude_m = float(np.linalg.norm(ephemeris.state_ecef(the_pass.tca_unix_s)[0]) - np.linalg.norm(handset.ecef_m))
-    diameter_m = nadir_footprint_diameter_m(array, altitude_m)
     centre = offset_point(handset, 1e3 * b.handset_offset_km, b.handset_bearing_deg)
-    beams = BeamEmulator(array, EarthFixedBeams.hexagonal(centre, spacing_m=diameter_m, rings=2), reuse=3)
-    trajectory = ChannelTrajectory.compute(ephemeris, handset, beams, the_pass.tca_unix_s + p.call_offset_s,
-                                           flow.duration_s + 1.0, step_s=step_s,
+    if b.handset_position == "corner":  # the handset at its cell's worst corner: the centre sits opposite
+        probe = design_cells(b, handset, ephemeris, the_pass, the_pass.tca_unix_s + p.call_offset_s, DL_FREQ_HZ)
+        east, north = -worst_corner(probe, handset, ephemeris, DL_FREQ_HZ)
+        centre = offset_point(handset, float(np.hypot(east, north)), float(np.degrees(np.arctan2(east, north))))
+    cells = design_cells(b, centre, ephemeris, the_pass, the_pass.tca_unix_s + p.call_offset_s, DL_FREQ_HZ)
+    budget = preset(flow.radio_link.preset, shadowing_margin=flow.channel.shadowing == "margin")
+    trajectory = ChannelTrajectory.compute(ephemeris, handset, cells.beams, the_pass.tca_unix_s + p.call_offset_s,
+                                           flow.duration_s + 1.0, step_s=step_s, budget=budget,
                                            dl_freq_hz=DL_FREQ_HZ, ul_freq_hz=UL_FREQ_HZ)
-    return Scenario(the_pass, handset, centre, diameter_m, trajectory)
+    return Scenario(the_pass, handset, centre, cells.spacing_m, trajectory, cells)

@@ -5,17 +5,23 @@ pass). :meth:`ChannelTrajectory.to_sample_tables` keys every quantity to absolut
 ``n = round((t - start_s) f_s)``; the consumers (``skycall.dsp.rotator.TrajectoryRotator``,
 ``skycall.dsp.farrow.FarrowDelay``) interpolate linearly between table points, so channel state
 is a function of the sample index, never of the wall clock.
+
+Co-channel interference: every beam of the serving beam's colour is loaded (one carrier of the
+same power); beam ``i`` reaches the handset through the same path as the serving beam ``0``
+(same satellite, same range, Doppler and fading), weaker by its gain ratio ``G_i / G_0`` toward the
+handset, and shifted by its *own* beam-centre pre-compensation ``-f_D,c_i`` (:class:`Interferers`).
+``c_over_i_db = 10 log10(G_0 / Σ G_i)`` is the power ratio at the handset's antenna.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from groundstation.beams import BeamEmulator, Handover, handovers
+from groundstation.beams import BeamEmulator, Handover, body_frame, direction_cosines, handovers
 from groundstation.compensation import beam_centre_compensation
-from groundstation.link_budget import LinkBudget
+from groundstation.link_budget import DEFAULT_PRESET, LinkBudget, preset
 from groundstation.orbit import Ephemeris
-from groundstation.passes import Observer, azimuth_elevation, range_and_rate
+from groundstation.passes import Observer, azimuth_elevation, doppler_hz, range_and_rate
 from skycall.errors import ConfigError, SkycallError
 
 DL_FREQ_HZ = 1545.0e6
@@ -33,8 +39,27 @@ class LinkTrajectory:
     doppler_rate_hz_s: np.ndarray
     precomp_hz: np.ndarray  # -Doppler of the serving beam centre
     residual_doppler_hz: np.ndarray  # doppler_hz + precomp_hz
+    residual_delay_s: np.ndarray  # delay_s minus the serving beam centre's delay
     gain_dbi: np.ndarray  # serving-beam array gain toward the handset
     esn0_db: np.ndarray
+
+
+@dataclass(frozen=True)
+class Interferers:
+    """The co-channel beams seen by the handset on the downlink (every beam that is ever co-channel).
+
+    ``gain_rel_db`` (T, I): ``G_i - G_0`` toward the handset (-inf where beam i is not co-channel with
+    the serving beam, or nothing is served); ``centre_doppler_hz`` (T, I): Doppler of beam i's centre
+    at the downlink carrier (what its own pre-compensation removes).
+    """
+
+    beam_id: np.ndarray  # (I,)
+    gain_rel_db: np.ndarray
+    centre_doppler_hz: np.ndarray
+
+    def offsets_hz(self, doppler_hz: np.ndarray, compensated: bool) -> np.ndarray:
+        """Frequency (T, I) of each interferer at the handset: ``f_D,h - f_D,c_i`` (``f_D,h`` uncompensated)."""
+        return doppler_hz[:, None] - (self.centre_doppler_hz if compensated else np.zeros_like(self.centre_doppler_hz))
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,7 @@ class ChannelTrajectory:
     c_over_i_db: np.ndarray
     dl: LinkTrajectory
     ul: LinkTrajectory
+    interferers: Interferers | None = None
     handovers: list[Handover] = field(default_factory=list)
 
     @classmethod
@@ -90,19 +116,19 @@ class ChannelTrajectory:
             raise ConfigError(
                 "<trajectory>", "duration_s", f"{duration_s} s must be >= step_s and <= {_MAX_POINTS} steps"
             )
-        budget = budget or LinkBudget()
+        budget = budget or preset(DEFAULT_PRESET)
         t_s = np.arange(int(np.floor(duration_s / step_s + 1e-9)) + 1) * step_s
         t = start_unix_s + t_s
         r, v = ephemeris.state_ecef(t)
         site = handset.ecef_m
         rho, rho_dot = range_and_rate(r, v, site)
         az, el = azimuth_elevation(r, handset)
+        dl_array, ul_array = beams.array.at_frequency(dl_freq_hz), beams.array.at_frequency(ul_freq_hz)
         serving = beams.at_frequency(dl_freq_hz).serve(r, v, site)
         served = (serving.beam_id >= 0) & (el >= 0.0)
         beam_id = np.where(served, serving.beam_id, -1)
-        ul_gains, _ = beams.at_frequency(ul_freq_hz).gains_dbi(r, v, site)
-        ul_gain = ul_gains[np.arange(t.size), np.maximum(beam_id, 0)]
-        n_el = beams.array.n_elements
+        tu, tv, _ = direction_cosines(body_frame(r, v), r, site)
+        ul_gain = ul_array.gain_dbi(serving.steer_uv[:, 0], serving.steer_uv[:, 1], tu, tv)
 
         def link(freq_hz, gain_dbi, cn0_dbhz):
             comp = beam_centre_compensation(r, v, site, serving.centre_ecef_m, freq_hz)
@@ -117,12 +143,13 @@ class ChannelTrajectory:
                 doppler_rate_hz_s=np.gradient(comp.doppler_hz, t_s),
                 precomp_hz=nan_if_unserved(comp.precomp_hz),
                 residual_doppler_hz=nan_if_unserved(comp.residual_doppler_hz),
+                residual_delay_s=nan_if_unserved(comp.residual_delay_s),
                 gain_dbi=nan_if_unserved(gain_dbi),
                 esn0_db=nan_if_unserved(budget.esn0_db(cn0_dbhz)),
             )
 
-        dl = link(dl_freq_hz, serving.gain_dbi, budget.downlink_cn0_dbhz(serving.gain_dbi, n_el, rho, dl_freq_hz))
-        ul = link(ul_freq_hz, ul_gain, budget.uplink_cn0_dbhz(ul_gain, rho, ul_freq_hz))
+        dl = link(dl_freq_hz, serving.gain_dbi, budget.downlink_cn0_dbhz(serving.gain_dbi, dl_array, rho, dl_freq_hz))
+        ul = link(ul_freq_hz, ul_gain, budget.uplink_cn0_dbhz(ul_gain, ul_array, rho, ul_freq_hz))
         return cls(
             t0_unix_s=float(start_unix_s),
             t_s=t_s,
@@ -134,6 +161,7 @@ class ChannelTrajectory:
             c_over_i_db=np.where(served, serving.c_over_i_db, np.nan),
             dl=dl,
             ul=ul,
+            interferers=_interferers(serving, served, r, v, dl_freq_hz),
             handovers=handovers(t_s, beam_id),
         )
 
@@ -180,3 +208,14 @@ class ChannelTrajectory:
             gain_db=esn0 - ref,
             esn0_ref_db=ref,
         )
+
+
+def _interferers(serving, served, r, v, freq_hz: float) -> Interferers:
+    """The co-channel beams of ``serving`` (a :class:`~groundstation.beams.Serving`) as :class:`Interferers`."""
+    gains = np.where(served[:, None], serving.co_channel_gain_dbi, -np.inf)
+    ids = np.flatnonzero(np.isfinite(gains).any(axis=0))
+    centres = serving.centres_ecef_m[:, ids]
+    _, rate = range_and_rate(r[:, None, :], v[:, None, :], centres)
+    with np.errstate(invalid="ignore"):
+        rel = gains[:, ids] - np.where(served, serving.gain_dbi, 0.0)[:, None]
+    return Interferers(beam_id=ids, gain_rel_db=rel, centre_doppler_hz=doppler_hz(rate, freq_hz))

@@ -19,4 +19,4 @@ def build_phone(flow: Flowgraph, speech: Speech, proc: ProcessConfig | None = No
     proc = proc or handset_process(flow)
     dl_only = flow.call.duplex == "dl_only" or not proc.transmit
     return Phone(waveform(), proc.receiver_profile, get_vocoder(flow.call.vocoder), speech.ul, UE_ID,
-                 dl_only=dl_only, dl_freq_hz=proc.rx_freq, ul_freq_hz=proc.tx_freq)
+                 dl_only=dl_only, dl_freq_hz=proc.rx_freq, ul_freq_hz=proc.tx_freq, tcxo_ppm=proc.tcxo_ppm)

@@ -35,7 +35,7 @@ def run(node) -> int:
     phone = build_phone(flow, speech, proc)
     transmit = flow.call.duplex == "full" and proc.transmit
     radio = start_radio(node, transmit)
-    harness = SlotHarness(node, phone, "handset", radio)
+    harness = SlotHarness(node, phone, "handset", radio, taps=("rx",))
     phone.snapshot_slot = harness.n_slots // 2
     n = phone.waveform.samples_per_frame
     log.info("receiver profile %s, %d slots", proc.receiver_profile, harness.n_slots)
@@ -50,6 +50,7 @@ def run(node) -> int:
             harness.begin(slot)
             if harness.stop:
                 break
+            harness.tap("rx", dl)
             ul = phone.step(slot, dl, slot * n)
             if transmit:
                 radio.write(slot, ul)

@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "call": ("skycall.call.control_cli", "control a running call (status, place, hang up, shut down)"),
     "report": ("skycall.call.report_cli", "rebuild a call's summary and report from its output directory"),
     "quality": ("skycall.quality.cli", "scripted call-quality campaign (same as scripts/call_quality.py)"),
+    "dashboard": ("skycall.dashboard.cli", "live lab dashboard in the browser (or a replay of a finished run)"),
+    "bridge": ("skycall.bridge.cli", "srsRAN-compatible ZeroMQ channel emulator: an LTE eNodeB/UE through the pass"),
+    "interop": ("skycall.bridge.campaign_cli", "envelope of srsRAN's unmodified LTE stack through the bridge"),
 }
 
 

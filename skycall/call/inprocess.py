@@ -37,7 +37,8 @@ def run_call_inprocess(flow: Flowgraph, out_dir: str | Path, speech: Speech | No
     lo_hz = flow.air.lo_offset_ppm * 1e-6 * proc.rx_freq
     air_dl = AirModel(wf.sample_rate_sps, proc.rx_freq, flow.air.noise_floor_dbfs, flow.air.lo_offset_ppm,
                       flow.air.clock_offset_ppm, child_rng(rng))
-    air_ul = AirModel(wf.sample_rate_sps, proc.tx_freq, flow.air.noise_floor_dbfs, 0.0, 0.0, child_rng(rng))
+    air_ul = AirModel(wf.sample_rate_sps, proc.tx_freq, flow.air.noise_floor_dbfs, flow.air.lo_offset_ppm,
+                      flow.air.clock_offset_ppm, child_rng(rng))  # each loopback receiver applies its air
     call_id = call_id_for(flow.seed)
     plan_gs, plan_hs = CallPlan(flow.call, "groundstation", call_id), CallPlan(flow.call, "handset", call_id)
     phone.snapshot_slot = n_slots // 2

@@ -23,6 +23,7 @@ class MsgType(IntEnum):
     RELEASE = 6  # hang up, with a cause
     RELEASE_ACK = 7
     VOICE = 8  # one vocoder frame
+    TIMING_ADVANCE = 9  # uplink timing correction for the handset (like a MAC timing-advance command)
 
 
 class Cause(IntEnum):
@@ -37,17 +38,21 @@ class Cause(IntEnum):
 
 @dataclass(frozen=True)
 class SystemInfo:
-    """Beacon contents: which satellite and beam, the frame number and the network time."""
+    """Beacon contents: which satellite and beam, the frame number, the network time and the common
+    timing advance ``common_ta_ns`` (where the uplink receive window sits behind the downlink frame
+    clock, as a 3GPP NTN SIB19 broadcasts it: only a satellite-aware phone uses it)."""
 
     sat_id: int
     beam_id: int
     frame_number: int
     utc_ms: int
+    common_ta_ns: int = 0
 
-    _FMT = struct.Struct("<HHIQ")
+    _FMT = struct.Struct("<HHIQi")
 
     def pack(self) -> bytes:
-        return self._FMT.pack(self.sat_id, self.beam_id, self.frame_number & 0xFFFFFFFF, self.utc_ms)
+        return self._FMT.pack(self.sat_id, self.beam_id, self.frame_number & 0xFFFFFFFF, self.utc_ms,
+                              self.common_ta_ns)
 
     @classmethod
     def unpack(cls, payload: bytes) -> "SystemInfo":
@@ -64,3 +69,16 @@ def pack_cause(cause: Cause) -> bytes:
 def unpack_cause(payload: bytes) -> Cause:
     value = _CAUSE.unpack_from(payload)[0]
     return Cause(value) if value in Cause._value2member_map_ else Cause.NORMAL
+
+
+_TA = struct.Struct("<i")
+
+
+def pack_ta(ta_s: float) -> bytes:
+    """A timing-advance change (seconds, + = transmit earlier) in whole nanoseconds."""
+    return _TA.pack(int(round(ta_s * 1e9)))
+
+
+def unpack_ta(payload: bytes | None) -> float:
+    """The timing-advance change of an ACCESS_ACK / TIMING_ADVANCE payload (0 when it carries none)."""
+    return _TA.unpack_from(payload)[0] * 1e-9 if payload and len(payload) >= _TA.size else 0.0

@@ -1,12 +1,14 @@
 """What both process mains share: the slot loop's bookkeeping around a satellite or phone core.
 
-Per slot: service control commands (status / call / hangup / shutdown), run the call script,
-publish call-state events and, once per second, a receiver status (``rx_status``) and a radio status
-(``radio_status``: overflows, underflows, lost samples, discontinuities, receive level) on telemetry;
-at the end, save the side's record for the report (with the radio's counters and levels, and each
-slot's wall time). :func:`start_radio` brings the radio up in slots (:class:`~skycall.radio.slots.SlotRadio`);
-the radio I/O itself stays in each main. SIGTERM ends a process like Ctrl-C: its ``finally`` blocks
-run, so the radio is left safe (transmitter off) and the record is written.
+Per slot: service control commands (status / call / hangup / shutdown, plus a side's own), run
+the call script, publish call-state events, a receiver status (``rx_status``) every ``STATUS_EVERY_S``
+of stream time and, once per second, a radio status (``radio_status``: overflows, underflows, lost
+samples, discontinuities, receive level) on telemetry, and the constellation of the frames decoded
+in the slot on the raw tap ``const.raw`` (PUB: dropped when nobody listens); at the end, save the
+side's record for the report (with the radio's counters and levels, and each slot's wall time).
+:func:`start_radio` brings the radio up in slots (:class:`~skycall.radio.slots.SlotRadio`); the radio
+I/O itself stays in each main. SIGTERM ends a process like Ctrl-C: its ``finally`` blocks run, so
+the radio is left safe (transmitter off) and the record is written.
 """
 
 import argparse
@@ -20,21 +22,39 @@ import numpy as np
 
 from skycall.call.build import call_id_for
 from skycall.call.plan import CallPlan
-from skycall.call.record import side_record
+from skycall.call.record import side_record, soft_constellation
 from skycall.call.session import FRAME_S
 from skycall.radio.slots import SlotRadio, slot_buffer_size
 
 log = logging.getLogger(__name__)
-STATUS_EVERY_SLOTS = 25  # one receiver and one radio status event per second of stream
+STATUS_EVERY_S = 0.1  # receiver (and link) status events: ~10 per second of stream, for live plots
+RADIO_STATUS_EVERY_S = 1.0  # radio status events (counters and levels)
 TX_LEAD_S = 0.16  # a slot's answer leaves the antenna this long after the slot was received (real time)
 RX_RING_S = 1.0  # receive kernel buffers to cover the worst slot time (a late slot loses nothing)
 OWN_CLOCK_PLAYOUT_FRAMES = 2  # jitter buffer when the two sides' radios run from their own clocks
 
 
-class SlotHarness:
-    """Control, call script and telemetry for one side's core (``Satellite`` or ``Phone``)."""
+def status_period(slot: int, every_s: float = STATUS_EVERY_S) -> int:
+    """Which ``every_s`` period of stream time slot ``slot`` starts in."""
+    return (slot * round(FRAME_S * 1000)) // round(every_s * 1000)
 
-    def __init__(self, node, core, role: str, radio: SlotRadio | None = None):
+
+def status_due(slot: int, every_s: float = STATUS_EVERY_S) -> bool:
+    """True in the first slot of each ``every_s`` of stream time (slot 0 included)."""
+    return slot == 0 or status_period(slot, every_s) != status_period(slot - 1, every_s)
+
+
+class SlotHarness:
+    """Control, call script, telemetry and raw taps for one side's core (``Satellite`` or ``Phone``).
+
+    ``radio``: the side's :class:`~skycall.radio.slots.SlotRadio` (its status on telemetry);
+    ``handlers``: the side's own control commands (``{name: handler(**args) -> dict}``), served
+    between slots like the common ones; ``taps``: names of raw taps (``NAME.raw``) the main
+    publishes with :meth:`tap`.
+    """
+
+    def __init__(self, node, core, role: str, radio: SlotRadio | None = None, handlers: dict | None = None,
+                 taps: tuple[str, ...] = ()):
         self.node, self.core, self.role, self.radio = node, core, role, radio
         if radio is not None and radio.own_clock:  # frames arrive at any phase of this side's slots
             core.call.listener.set_depth(OWN_CLOCK_PLAYOUT_FRAMES)
@@ -43,9 +63,11 @@ class SlotHarness:
         self.slot = 0
         self.stop = False
         self._emitted = 0
-        self._next_status = 0
+        self._periods = {STATUS_EVERY_S: -1, RADIO_STATUS_EVERY_S: -1}  # last status period emitted
+        self._frames_seen = 0
         self.control = node.control({"status": self._status, "call": self._call, "hangup": self._hangup,
-                                     "shutdown": self._shutdown})
+                                     "shutdown": self._shutdown, **(handlers or {})})
+        self._taps = {name: node.raw_tap(name) for name in ("const", *taps)}
 
     @property
     def session(self):
@@ -53,8 +75,8 @@ class SlotHarness:
 
     def _status(self, **_):
         r = self.core.receiver
-        return {"proc": self.node.name, "slot": self.slot, "state": self.session.state, "locked": bool(r.locked),
-                "cfo_hz": float(r.cfo_hz), "snr_db": float(r.snr_db)}
+        return {"proc": self.node.name, "role": self.role, "slot": self.slot, "state": self.session.state,
+                "locked": bool(r.locked), "cfo_hz": float(r.cfo_hz), "snr_db": float(r.snr_db)}
 
     def _call(self, **_):
         ok = self.session.dial(self.slot, call_id_for(self.node.flow.seed + self.slot))
@@ -74,18 +96,30 @@ class SlotHarness:
         self.control.poll()
         self.plan.apply(slot, self.session)
 
+    def _due(self, slot: int, every_s: float) -> bool:
+        period = status_period(slot, every_s)
+        due, self._periods[every_s] = period != self._periods[every_s], period
+        return due
+
+    def tap(self, name: str, samples: np.ndarray) -> None:
+        """Publish ``samples`` on the raw tap ``NAME.raw`` (never blocks; nothing changes in the call)."""
+        self._taps[name].publish(samples)
+
     def end(self, slot: int, index: int) -> None:
-        """After the core's step: call-state events and a periodic status on telemetry."""
+        """After the core's step: call-state events, a periodic status, the slot's constellation."""
         events = self.session.events
         for ev in events[self._emitted :]:
             self.node.telemetry.emit(ev["t"], index, **{k: v for k, v in ev.items() if k != "t"})
             log.info("%s: %s", self.role, {k: v for k, v in ev.items() if k != "t"})
         self._emitted = len(events)
-        if slot >= self._next_status:  # slots may jump (samples lost): at least once per second
-            self._next_status = slot + STATUS_EVERY_SLOTS
+        if self._due(slot, STATUS_EVERY_S):  # slots may jump (samples lost): once per period regardless
             self.node.telemetry.emit("rx_status", index, **self._status())
-            if self.radio is not None:
-                self.node.telemetry.emit("radio_status", index, **self.radio.status())
+        if self.radio is not None and self._due(slot, RADIO_STATUS_EVERY_S):
+            self.node.telemetry.emit("radio_status", index, **self.radio.status())
+        frames = self.core.call.rx_frames[self._frames_seen :]
+        self._frames_seen += len(frames)
+        if frames:
+            self.tap("const", np.concatenate([soft_constellation(f, self.core.waveform) for f in frames]))
 
     def save(self, extra: dict | None = None, meta: dict | None = None):
         """Write this side's record (``ROLE.npz`` + ``ROLE.json``) into the run's output directory."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skycall.call.held import held_summary
+from skycall.call.latency import add_latency
 from skycall.call.record import SideRecord, prefec_ber
 from skycall.call.scoring import origin_offset_s, radio_summary, rms, score_speech, shift_slots, slot_shift
 from skycall.call.session import FRAME_S
@@ -83,6 +85,18 @@ def failure_reason(gs: SideRecord, hs: SideRecord) -> str | None:
     return f"call set-up failed (handset state {hs.meta['state']}, ground station state {gs.meta['state']})"
 
 
+def link_summary(gs: SideRecord) -> dict:
+    """The radio link the call went through: preset, surroundings and per-slot predicted SINR / C/I."""
+    sc, x = gs.meta["scenario"], gs.extra
+    out = {"preset": sc.get("link_preset"), **{k: sc.get(k) for k in ("interference", "fading", "shadowing")}}
+    for key in ("sinr_db", "c_over_i_db", "channel_gain_db"):
+        values = np.asarray(x.get(key, []), dtype=np.float64)
+        values = values[np.isfinite(values)]
+        out[f"{key}_min"] = float(values.min()) if values.size else None
+        out[f"{key}_median"] = float(np.median(values)) if values.size else None
+    return out
+
+
 def summarise(out_dir: str | Path) -> dict:
     """Build ``summary.json`` (and the WAVs and report) from the side records in ``out_dir``."""
     out = Path(out_dir)
@@ -95,6 +109,9 @@ def summarise(out_dir: str | Path) -> dict:
     truth = gs.extra.get("truth_cfo_hz")
     dl = direction(gs, hs, vocoder_name, truth)
     ul = direction(hs, gs, vocoder_name) if scenario["duplex"] == "full" else None
+    for d, listener in ((dl, hs), (ul, gs)):
+        if d is not None:
+            add_latency(d, gs.extra, _in_call_slots(listener), scenario.get("feeder_ground_ms", 0.0))
     connected = bool(gs.meta["connected"] and hs.meta["connected"])
     dialler = gs if scenario.get("placed_by") == "groundstation" else hs
     acq = np.flatnonzero(hs.locked)
@@ -107,6 +124,8 @@ def summarise(out_dir: str | Path) -> dict:
         "ul": ul,
         "mouth_to_ear_ms": dl["mouth_to_ear_ms"],
         "release_cause": {"groundstation": gs.meta["release_cause"], "handset": hs.meta["release_cause"]},
+        "link": link_summary(gs),
+        **held_summary(gs, hs, scenario.get("placed_by", "handset")),
         "scenario": scenario,
         "radio": radio_summary(gs, hs),
     }
@@ -135,6 +154,9 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
         t = x["t_s"]
         ax[0].plot(t, x["doppler_hz"] / 1e3, label="physical Doppler at the handset")
         ax[0].plot(t, x["residual_hz"] / 1e3, label="after beam-centre pre-compensation")
+    if "truth_cfo_hz" in x:
+        ax[0].plot(t_slot[: len(x["truth_cfo_hz"])], x["truth_cfo_hz"] / 1e3, lw=1,
+                   label="what the handset must correct (with its TCXO error)")
     est = np.where(hs.locked, hs.cfo_hz, np.nan)
     ax[0].plot(t_slot, est / 1e3, ".", ms=2, label="handset receiver's CFO estimate")
     ax[0].set_ylabel("frequency offset (kHz)")
@@ -182,7 +204,8 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
 def html_report(summary: dict, png: bytes) -> str:
     """A self-contained HTML page: the summary table and the embedded plot."""
     rows = []
-    for key in ("call_connected", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms", "failure_reason"):
+    for key in ("call_connected", "call_held", "setup_time_s", "acquisition_time_s", "mouth_to_ear_ms",
+                "failure_reason", "not_held_reason"):
         rows.append(f"<tr><th>{key}</th><td>{summary.get(key)}</td></tr>")
     for d in ("dl", "ul"):
         if summary.get(d):
@@ -193,6 +216,11 @@ def html_report(summary: dict, png: bytes) -> str:
             "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em}</style></head>"
             f"<body><h1>skycall call report</h1><table>{''.join(rows)}</table>"
             f"<img alt='call report plots' src='data:image/png;base64,{img}'></body></html>")
+
+
+def _parts(r: dict) -> str:
+    p = r.get("mouth_to_ear_parts_ms")
+    return "" if not p else " ({:.0f} measured + {:.1f} propagation + {:.1f} feeder/ground)".format(*p.values())
 
 
 def print_summary(summary: dict, out_dir) -> None:
@@ -212,7 +240,14 @@ def print_summary(summary: dict, out_dir) -> None:
         if r:
             print(f"{d}: PESQ-NB {fmt(r['pesq_nb'])} (codec alone {fmt(r['codec_ceiling_pesq_nb'])}), STOI "
                   f"{fmt(r['stoi'])}, FER {fmt(r['fer'], '.3f')}, residual CFO {fmt(r['residual_cfo_hz_rms'], '.0f')}"
-                  f" Hz RMS, mouth-to-ear {fmt(r['mouth_to_ear_ms'], '.0f')} ms")
+                  f" Hz RMS, mouth-to-ear {fmt(r['mouth_to_ear_ms'], '.0f')} ms" + _parts(r))
+    link = summary.get("link") or {}
+    if link.get("sinr_db_min") is not None:
+        print(f"link: {link['preset']}, SINR {fmt(link['sinr_db_min'], '.1f')} dB min / "
+              f"{fmt(link['sinr_db_median'], '.1f')} dB median (C/I {fmt(link['c_over_i_db_min'], '.1f')} dB min, "
+              f"interference {link['interference']}, fading {link['fading']}, shadowing {link['shadowing']})")
     if summary["failure_reason"]:
         print(f"why: {summary['failure_reason']}")
+    if summary.get("not_held_reason") and summary["call_connected"]:
+        print(f"not held: {summary['not_held_reason']}")
     print(f"outputs: {out_dir}/summary.json, dl_received.wav, ul_received.wav, report.html, telemetry.jsonl")

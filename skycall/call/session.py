@@ -19,14 +19,17 @@ Procedure (either side may dial)::
 
 Every request is retried every ``retry_frames`` up to ``max_retries``; during a call a
 supervision timer releases the call with RADIO_LINK_FAILURE when no good frame arrived from
-the peer for ``supervision_frames``. In ``dl_only`` mode (half-duplex handset radio) the
-handset never transmits: it camps, and answers a page by entering the call silently.
+the peer for ``supervision_frames``. Uplink timing: ACCESS_ACK carries the timing-advance change the
+satellite measured on the ACCESS (like a random-access response), TIMING_ADVANCE frames carry later
+corrections; the handset accumulates them in ``network_ta_s`` (see :mod:`skycall.call.timing`).
+In ``dl_only`` mode (half-duplex handset radio) the handset never transmits: it camps, and answers
+a page by entering the call silently.
 """
 
 from collections import deque
 from dataclasses import dataclass
 
-from skycall.call.messages import Cause, MsgType, SystemInfo, pack_cause, unpack_cause
+from skycall.call.messages import Cause, MsgType, SystemInfo, pack_cause, pack_ta, unpack_cause, unpack_ta
 from skycall.modem.frame import Frame
 
 FRAME_S = 0.04
@@ -185,6 +188,7 @@ class HandsetSession(_Side):
         self.state = "searching"
         self.camp_loss_frames = camp_loss_frames
         self.system_info: SystemInfo | None = None
+        self.network_ta_s = 0.0  # timing advance commanded by the network since the last ACCESS
 
     def _idle_state(self) -> str:
         return "camped" if self.dl_only else "idle"
@@ -207,10 +211,16 @@ class HandsetSession(_Side):
                 if not self.dl_only:
                     self._set(frame_no, "registering")
                     self.call_id = self.ue_id
+                    self.network_ta_s = 0.0  # a random access starts from the downlink timing alone
                     self._request(frame_no, MsgType.ACCESS, self.ue_id.to_bytes(2, "little"))
         elif msg == MsgType.ACCESS_ACK and self.state == "registering" and rx.call_id == self.ue_id:
             self.request = None
-            self._set(frame_no, "idle")
+            self.network_ta_s = unpack_ta(rx.payload)
+            self._set(frame_no, "idle", timing_advance_us=round(self.network_ta_s * 1e6, 1))
+        elif msg == MsgType.TIMING_ADVANCE and rx.call_id == self.ue_id and not self.dl_only:
+            self.network_ta_s += unpack_ta(rx.payload)
+            self.events.append({"t": "timing_advance", "side": self.name, "frame": frame_no,
+                                "timing_advance_us": round(self.network_ta_s * 1e6, 1)})
         elif (
             msg == MsgType.SETUP
             and self.state in ("idle", "camped", "connected")
@@ -256,6 +266,8 @@ class NetworkSession(_Side):
         self.sat_id, self.beam_id = sat_id, beam_id
         self.ue_id: int | None = None
         self.utc_ms0 = 0
+        self.common_ta_s = 0.0  # broadcast in the beacon (see skycall.call.timing)
+        self.access_ta_s = 0.0  # measured on the last ACCESS, sent back in its ACCESS_ACK
 
     def _idle_state(self) -> str:
         return "registered" if self.ue_id is not None else "idle"
@@ -279,7 +291,7 @@ class NetworkSession(_Side):
                                     "reason": "handset re-registered during the call"})
                 self._released(frame_no, Cause.RADIO_LINK_FAILURE, "registered")
             self.ue_id = rx.call_id
-            self.answers.append(self._frame(MsgType.ACCESS_ACK, call_id=self.ue_id))
+            self.answers.append(self._frame(MsgType.ACCESS_ACK, pack_ta(self.access_ta_s), call_id=self.ue_id))
             if self.state == "idle":
                 self._set(frame_no, "registered", ue_id=self.ue_id)
         elif msg == MsgType.SETUP and self.state in ("registered", "connected"):
@@ -290,6 +302,13 @@ class NetworkSession(_Side):
                 self.answers.append(self._frame(MsgType.CONNECT))
         else:
             self._common_rx(frame_no, msg, rx)
+
+    def command_timing_advance(self, frame_no: int, delta_s: float) -> None:
+        """Tell the registered handset to transmit ``delta_s`` earlier (a TIMING_ADVANCE frame, which
+        takes a slot like any signalling frame)."""
+        self.answers.append(self._frame(MsgType.TIMING_ADVANCE, pack_ta(delta_s), call_id=self.ue_id))
+        self.events.append({"t": "timing_advance", "side": self.name, "frame": frame_no,
+                            "delta_us": round(delta_s * 1e6, 1)})
 
     def tick(self, frame_no: int) -> Frame | None:
         """The downlink signalling frame for this slot; None leaves it to voice (in call) or IDLE filler."""
@@ -304,6 +323,7 @@ class NetworkSession(_Side):
         if frame is not None:
             return frame
         if not self.in_call and frame_no % self.timers.beacon_period_frames == 0:
-            info = SystemInfo(self.sat_id, self.beam_id, frame_no, self.utc_ms0 + int(frame_no * FRAME_S * 1000))
+            info = SystemInfo(self.sat_id, self.beam_id, frame_no, self.utc_ms0 + int(frame_no * FRAME_S * 1000),
+                              int(round(self.common_ta_s * 1e9)))
             return self._frame(MsgType.BEACON, info.pack(), call_id=0)
         return None

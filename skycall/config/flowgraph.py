@@ -4,7 +4,10 @@ A flowgraph names the processes (``[[process]]``, each a *role*: ``groundstation
 ``handset``), the radio each one drives (a hardware profile), the satellite pass and beam the
 ground station emulates, the loopback air, and the call. Links (``[[link]]``) join a
 process's ``tx`` port to another's ``rx`` port when the radios are loopback radios (real
-radios are linked by cable or air). Before anything runs, :func:`load_flowgraph` checks:
+radios are linked by cable or air); a flowgraph with a ``[link]`` table (the link budget:
+``preset = "tr38821-set1"``) lists them as ``[[link.stream]]`` instead, TOML allowing only one of the
+two. ``[channel]`` describes the handset's surroundings (co-channel beams, fading, shadowing).
+Before anything runs, :func:`load_flowgraph` checks:
 every key (strictly), each radio's profile (tuning, rates, transmit guard, duplex), and that
 every link joins ports with the same sample rate, dtype and centre frequency (declared rates).
 """
@@ -51,10 +54,24 @@ class BeamConfig:
     array_m: int = spec(16, lo=1, hi=256, doc="array elements along y")
     handset_offset_km: float = spec(0.0, lo=0.0, hi=500.0, doc="handset distance from its beam centre")
     handset_bearing_deg: float = spec(
-        0.0, lo=-360.0, hi=360.0, doc="direction of that offset (0 = along track)"
+        0.0, lo=-360.0, hi=360.0, doc="compass bearing (deg clockwise from true north) from the handset to its "
+        "beam centre; the cells are laid out north-up, so 0, 60, 120... point at cell corners"
     )
-    precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler and delay")
+    precompensation: bool = spec(True, doc="pre-/post-compensate the beam-centre Doppler")
     esn0_offset_db: float = spec(0.0, lo=-40.0, hi=40.0, doc="added to the link budget's Es/N0")
+    taper: str = spec("taylor", choices=("uniform", "taylor"), doc="array amplitude taper (uniform: -13 dB side "
+                      "lobes; taylor: lower side lobes, wider beam, less co-channel interference)")
+    taylor_sll_db: float = spec(25.0, lo=13.5, hi=60.0, doc="Taylor taper side-lobe level below the peak")
+    cell_layout: str = spec("scan", choices=("nadir", "scan"), doc="cells spaced by the nadir footprint, or by "
+                            "the scanned footprint at the design elevation (max(call start, 30 deg))")
+    reuse: int = spec(3, choices=(1, 3, 4, 7), doc="frequency reuse factor (beams of one colour interfere)")
+    beam_rings: int = spec(4, lo=1, hi=8, doc="rings of cells around the serving one")
+    handset_position: str = spec("offset", choices=("offset", "corner"), doc="offset: handset_offset_km and "
+                                 "handset_bearing_deg; corner: the corner of its cell with the largest residual "
+                                 "Doppler at the cell design point")
+    delay_precompensation: bool = spec(True, doc="compensate the beam-centre delay: the handset sees the "
+                                       "differential delay only and the uplink window sits at the beam centre's "
+                                       "round trip (false: a terrestrial base station's timing)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +94,36 @@ class CallConfig:
     hold_s: float = spec(20.0, lo=0.0, hi=3600.0, doc="talk time before release")
     speech_dl: str = spec("", doc="WAV sent satellite->phone (empty: espeak-ng speech)")
     speech_ul: str = spec("", doc="WAV sent phone->satellite (empty: espeak-ng speech)")
+    feeder_ground_ms: float = spec(16.4, lo=0.0, hi=1000.0, doc="one-way feeder link + ground network delay "
+                                   "added to mouth-to-ear: 6.4 ms satellite-gateway (600 km, gateway at 10 deg "
+                                   "elevation) + 10 ms ground network to the far end")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelConfig:
+    """What the handset's surroundings add (TOML ``[channel]``): co-channel beams, fading, shadowing."""
+
+    interference: str = spec("co-channel", choices=("co-channel", "off"), doc="the other loaded beams of the "
+                             "serving colour, emulated as signals at the handset's input")
+    max_interferers: int = spec(8, lo=1, hi=64, doc="strongest co-channel beams emulated as signals")
+    fading: str = spec("none", choices=("none", "rician", "rayleigh"), doc="flat fading: rician (K from TR 38.811 "
+                       "by elevation and environment, or k_factor_db), rayleigh (no line of sight)")
+    environment: str = spec("suburban", choices=("dense-urban", "urban", "suburban", "rural"),
+                            doc="TR 38.811 environment: K factor, LOS probability, shadow fading, clutter loss")
+    k_factor_db: float | None = spec(None, lo=-20.0, hi=40.0, doc="fixed Rician K (default: by elevation)")
+    speed_kmh: float = spec(3.0, lo=0.0, hi=500.0, doc="handset speed: Doppler spread v f / c, state changes")
+    heading_deg: float = spec(0.0, lo=-360.0, hi=360.0, doc="handset's direction of motion (compass bearing)")
+    shadowing: str = spec("margin", choices=("margin", "states", "none"), doc="margin: the budget's static margin; "
+                          "states: LOS/NLOS Markov states (TR 38.811 statistics) instead; none: neither")
+    shadowing_corr_m: float = spec(50.0, lo=1.0, hi=10000.0, doc="LOS/NLOS state decorrelation distance")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RadioLinkConfig:
+    """The link budget (TOML ``[link]`` table; loopback wiring then goes in ``[[link.stream]]``)."""
+
+    preset: str = spec("tr38821-set1", choices=("tr38821-set1", "tr38821-set2", "skycall-v1"),
+                       doc="link-budget parameter set (TR 38.821 Set-1/Set-2, or the kit's original numbers)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +141,8 @@ class ProcessConfig:
     rx_gain_db: float | None = spec(None, lo=-120.0, hi=120.0, doc="receive gain (profile units)")
     transmit: bool = spec(True, doc="false: receive only (downlink-only handset)")
     receiver_profile: str = spec("satellite", choices=("satellite", "unmodified"), doc="handset receiver")
+    tcxo_ppm: float = spec(2.5, lo=-50.0, hi=50.0, doc="handset: its oscillator's error before it syncs "
+                           "(+: fast); applied to its downlink reception and uplink transmission")
 
     @property
     def tx_freq(self) -> float:
@@ -112,6 +161,35 @@ class LinkConfig:
     dst: str = spec(doc="PROCESS.rx")
 
 
+#: srsRAN's sample rate (S/s) for each LTE cell bandwidth in resource blocks (its ZMQ radio's base_srate)
+SRSRAN_RATES_SPS = {6: 1.92e6, 15: 3.84e6, 25: 5.76e6, 50: 11.52e6, 75: 15.36e6, 100: 23.04e6}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SrsranConfig:
+    """srsRAN 4G's eNodeB and UE linked through ``skycall bridge`` (docs/srsran.md); its presence makes the
+    flowgraph an srsRAN run: no ``[[process]]``, the runner starts srsenb, the bridge and srsue itself."""
+
+    dir: str = spec("", doc="srsRAN install (bin/, lib/, conf/), relative to the flowgraph; empty: $SKYCALL_SRSRAN")
+    n_prb: int = spec(6, choices=tuple(SRSRAN_RATES_SPS), doc="LTE cell bandwidth in resource blocks")
+    channel: str = spec("pass", choices=("pass", "static", "off", "direct"),
+                        doc="pass: the LEO pass; static: only the offsets below; off: bit-exact passthrough; "
+                            "direct: no bridge (the UE talks to the eNB)")
+    full_delay: bool = spec(False, doc="apply the whole one-way delay, not only the in-beam differential delay")
+    dl_noise_db: float = spec(26.0, lo=-200.0, hi=200.0, doc="noise power per sample at the UE, dB re 1 (srsenb: ~56)")
+    ul_noise_db: float = spec(26.0, lo=-200.0, hi=200.0, doc="noise power per sample at the eNodeB, dB re 1")
+    dl_offset_hz: float = spec(0.0, lo=-200e3, hi=200e3, doc="constant frequency offset added to the downlink")
+    dl_rate_hz_s: float = spec(0.0, lo=0.0, hi=1e6, doc="downlink Doppler rate added as a triangle wave")
+    dl_rate_span_hz: float = spec(1000.0, lo=1.0, hi=100e3, doc="peak offset of that triangle wave")
+    ul_offset_hz: float = spec(0.0, lo=-200e3, hi=200e3, doc="constant frequency offset added to the uplink")
+    delay_s: float = spec(0.0, lo=0.0, hi=0.05, doc="one-way delay added in each direction")
+    stop_after_rach: int = spec(0, lo=0, hi=1000, doc="end the run after this many completed random accesses")
+    prach_zero_correlation_zone: int = spec(-1, lo=-1, hi=15, doc="PRACH zeroCorrelationZoneConfig set in a copy of "
+                                            "the install's sib.conf (larger: longer round trips); -1: unchanged")
+    enb_args: list[str] = spec(default_factory=list, doc="extra srsenb command-line options")
+    ue_args: list[str] = spec(default_factory=list, doc="extra srsue command-line options")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Flowgraph:
     """A whole flowgraph file."""
@@ -126,9 +204,12 @@ class Flowgraph:
     beam: BeamConfig = spec(default_factory=BeamConfig, doc="array and beam")
     air: AirConfig = spec(default_factory=AirConfig, doc="loopback air")
     call: CallConfig = spec(default_factory=CallConfig, doc="the call")
+    channel: ChannelConfig = spec(default_factory=ChannelConfig, doc="interference, fading, shadowing")
+    radio_link: RadioLinkConfig = spec(default_factory=RadioLinkConfig, doc="link budget ([link] table)")
     process: list[ProcessConfig] = spec(default_factory=list, doc="processes")
     link: list[LinkConfig] = spec(default_factory=list, doc="loopback links")
     virtual_pluto: list[VirtualPlutoConfig] = spec(default_factory=list, doc="hardware twins skycall run starts")
+    srsran: SrsranConfig | None = spec(None, doc="srsRAN eNodeB and UE through skycall bridge")
     path: str = field(default="", compare=False)
     profiles: dict = field(default_factory=dict, compare=False)  # process name -> HwProfile
 
@@ -192,7 +273,10 @@ def _check_process(flow: Flowgraph, i: int, p: ProcessConfig, prof: HwProfile) -
 def _check(flow: Flowgraph) -> list[ConfigError]:
     errors: list[ConfigError] = []
     names = [p.name for p in flow.process]
-    if not flow.process:
+    if flow.srsran is not None and (flow.process or flow.link):
+        errors.append(ConfigError(flow.path, "srsran", "an srsRAN flowgraph has no [[process]] or [[link]]: "
+                                  "the runner starts srsenb, skycall bridge and srsue"))
+    elif not flow.process and flow.srsran is None:
         errors.append(ConfigError(flow.path, "process", "at least one [[process]] is required"))
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
@@ -240,12 +324,20 @@ def _check(flow: Flowgraph) -> list[ConfigError]:
     return errors
 
 
+#: Python field -> TOML table name, where they differ (``pass`` is a keyword; ``[link]`` is the link budget)
+TOML_NAMES = {"pass_": "pass", "radio_link": "link"}
+
+
 def load_flowgraph(path: str | Path) -> Flowgraph:
     """Load and fully validate a flowgraph file; raise :class:`ConfigErrors` listing every problem."""
     path = Path(path)
     data = read_toml(path)
     if "pass" in data:
         data["pass_"] = data.pop("pass")
+    if isinstance(data.get("link"), dict):  # [link] preset = ... (radio link); loopback wiring: [[link.stream]]
+        table = dict(data.pop("link"))
+        data["link"] = table.pop("stream", [])
+        data["radio_link"] = table
     try:
         flow = load_dataclass(Flowgraph, data, str(path))
     except ConfigErrors as errs:
@@ -258,9 +350,11 @@ def load_flowgraph(path: str | Path) -> Flowgraph:
 
 
 def _rename(err: ConfigError) -> ConfigError:
-    """Show the TOML spelling ``pass`` for the Python field ``pass_``."""
-    key = err.key.replace("pass_", "pass", 1) if err.key.startswith("pass_") else err.key
-    return ConfigError(err.file, key, err.message.replace("pass_", "pass"))
+    """Show the TOML spellings ``pass`` and ``link`` for the Python fields ``pass_`` and ``radio_link``."""
+    key = err.key
+    for field_name, toml in TOML_NAMES.items():
+        key = key.replace(field_name, toml, 1) if key.startswith(field_name) else key
+    return ConfigError(err.file, key, err.message.replace("pass_", "pass").replace("radio_link", "link"))
 
 
 def resolve_path(flow: Flowgraph, rel: str) -> Path:
@@ -277,6 +371,10 @@ __all__ = [
     "BeamConfig",
     "AirConfig",
     "CallConfig",
+    "ChannelConfig",
+    "RadioLinkConfig",
+    "SrsranConfig",
+    "SRSRAN_RATES_SPS",
     "load_flowgraph",
     "resolve_path",
 ]

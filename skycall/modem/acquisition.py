@@ -88,10 +88,11 @@ class Acquirer:
         end_lo = self.n24 - self.block24 - _EDGE
         self.tau_range = (end_lo - 2 * (self.n_uw - 1), self.n24 - _EDGE - 2 * (self.n_uw - 1))
 
-    def branches(self, window: np.ndarray) -> np.ndarray:
-        """Matched-filter outputs at 2 sps for every hypothesis, complex64 (n_hyp, n24)."""
-        spec = sfft.fft(np.asarray(window, dtype=np.complex64))
-        return sfft.ifft(spec[self._sel] * self._h, axis=1)
+    def branches(self, spec: np.ndarray, shift: int = 0) -> np.ndarray:
+        """Matched-filter outputs at 2 sps for every hypothesis (moved by ``shift`` bins), complex64 (n_hyp, n24),
+        from the window's spectrum ``spec``."""
+        sel = self._sel if shift == 0 else (self._sel + shift) % self.window_len
+        return sfft.ifft(spec[sel] * self._h, axis=1)
 
     def _energy(self, d: np.ndarray, lo: int, hi: int) -> np.ndarray:
         """e[:, τ] = Σ_{m=1}^{U-1} |d[:, τ+2m]|² for lo ≤ τ < hi (running sums over each half-symbol parity)."""
@@ -105,9 +106,13 @@ class Acquirer:
             e[:, r + 2 * j - lo] = cs[:, j + self.n_uw] - cs[:, j + 1]
         return e
 
-    def search(self, window: np.ndarray, window_start: int) -> Detection | None:
-        """Search ``window`` (complex, length window_len, first sample at channel index window_start)."""
-        y = self.branches(window)
+    def search(self, window: np.ndarray, window_start: int, centre_hz: float = 0.0) -> Detection | None:
+        """Search ``window`` (complex, length window_len, first sample at channel index window_start) with
+        the hypotheses shifted to ``centre_hz``. A profile with ``pull_in_hz`` accepts a detection only
+        within ±pull_in_hz of the centre (and within ±afc_range_hz of 0 when it has one)."""
+        shift = int(np.round(centre_hz / self.df))
+        spec = sfft.fft(np.asarray(window, dtype=np.complex64))
+        y = self.branches(spec, shift)
         d = np.zeros_like(y)
         d[:, 2:] = y[:, 2:] * np.conj(y[:, :-2])
         c = sfft.ifft(sfft.fft(d, axis=1) * self._tmpl_f, axis=1)
@@ -118,9 +123,30 @@ class Acquirer:
             return None
         tau = lo + t
         f_res = np.angle(c[h, tau]) / (2 * np.pi) * self.waveform.symbol_rate_sps
-        return self._confirm(
-            y[h], int(self.hyp_bins[h]), tau, f_res, window_start, float(rho[h, t]), self.profile.confirm_threshold
-        )
+        det = self._confirm(y[h], int(self.hyp_bins[h]) + shift, tau, f_res, window_start, float(rho[h, t]),
+                            self.profile.confirm_threshold)
+        if det is None or not self.reachable(det.freq_hz, centre_hz):
+            return None
+        return None if self.profile.pull_in_hz is not None and self._alias(spec, det, tau) else det
+
+    def _alias(self, spec: np.ndarray, det: Detection, tau: int) -> bool:
+        """Whether the UW correlates better one symbol rate above or below ``det``: one symbol apart the
+        differential and coherent UW statistics cannot tell f from f ± R, so a carrier far outside a
+        narrow search would otherwise be taken for one inside it."""
+        rs = self.waveform.symbol_rate_sps
+        for f in (det.freq_hz - rs, det.freq_hz + rs):
+            b = int(np.round(f / self.df))
+            y = sfft.ifft(spec[(b + self._k_rel) % self.window_len] * self._h[0])
+            alt = self._confirm(y, b, tau, f - b * self.df, 0, float("nan"), 0.0)
+            if alt is not None and alt.rho_coh > det.rho_coh:
+                return True
+        return False
+
+    def reachable(self, freq_hz: float, centre_hz: float) -> bool:
+        """Whether the profile's search and correction range reach ``freq_hz`` from ``centre_hz``."""
+        p = self.profile
+        return (p.pull_in_hz is None or abs(freq_hz - centre_hz) <= p.pull_in_hz) and (
+            p.afc_range_hz is None or abs(freq_hz) <= p.afc_range_hz)
 
     def measure(self, window: np.ndarray, window_start: int, index: float, freq_hz: float) -> Detection | None:
         """Coherent measurement of a UW predicted at channel index ``index`` (±1 half symbol) and

@@ -19,6 +19,10 @@ phase quadrant from the frame logic), which keeps it slip-free down to Es/N0 ≈
 boundary the loop's frequency and rate are handed to the NCO; the loop drops them exactly when the
 retuned samples reach it through the filters, so hand-offs leave no phase transient.
 
+A terrestrial profile (``pull_in_hz``/``afc_range_hz`` set, see :mod:`profiles`) has a second-order loop
+and no rate estimate, searches only within ±pull_in_hz of its frequency reference (the last tracked
+offset, kept after lock is lost: :attr:`Receiver.afc_hz`) and never tracks beyond ±afc_range_hz.
+
 States: ``search`` (includes the confirmation wait) and ``track``. Lock is lost after
 ``profile.max_uw_misses`` consecutive missed UWs; a discontinuity in ``first_index`` (gap) resets the
 receiver to ``search``.
@@ -95,6 +99,8 @@ class _Tracker:
         uw_pos = (det.index - start + rx.g2) / rx.d2 + rx.g3
         self.timing = GardnerTiming(WORK_SPS, prof.timing_bandwidth, uw_pos - _PRE_SYMBOLS * WORK_SPS, 1.0)
         self.carrier = CarrierTracker(wf.symbol_rate_sps, prof.pll_bandwidth_hz, prof.rate_corner_ratio)
+        if prof.afc_range_hz is not None:  # the correction range is absolute: mixer + loop
+            self.carrier.set_limits(-prof.afc_range_hz - freq_hz, prof.afc_range_hz - freq_hz)
         self.carrier_started = False
         self.n_mixed = 0  # mixer samples processed so far (relative to start)
         self.pending = None  # (mixer sample, freq_hz, rate_hz_s) handed to the mixer, not yet out of the loop
@@ -259,9 +265,16 @@ class Receiver:
     def snr_db(self) -> float:
         return self._snr_db
 
+    @property
+    def afc_hz(self) -> float:
+        """The frequency reference's correction: the last tracked carrier offset, kept after lock is lost
+        (a phone keeps its AFC setting); the search is centred on it when the profile has ``pull_in_hz``."""
+        return self._afc_hz
+
     def reset(self) -> None:
-        """Forget everything (counters included): as freshly constructed."""
+        """Forget everything (counters and frequency reference included): as freshly constructed."""
         self.counters = RxCounters()
+        self._afc_hz = 0.0
         self._origin = None  # absolute input index of the first sample after the last reset/gap
         self._restart_stream(None)
 
@@ -326,7 +339,8 @@ class Receiver:
         if self._tracker is None:
             if not self._confirmed:
                 w0 = self._n_ch - self.acq.window_len
-                det = self.acq.search(self._hist[-self.acq.window_len :], w0)
+                centre = self._afc_hz if self.profile.pull_in_hz is not None else 0.0
+                det = self.acq.search(self._hist[-self.acq.window_len :], w0, centre)
                 if det is None:
                     return []
                 self._confirmed.append(det)
@@ -376,6 +390,8 @@ class Receiver:
         start -= int(self.g3) * self.d2
         start = max(start, hist_start)
         freq = f_ref + rate * (start - n_ref) / self.fs_ch
+        if self.profile.afc_range_hz is not None:
+            freq = float(np.clip(freq, -self.profile.afc_range_hz, self.profile.afc_range_hz))
         self.counters.acquisitions += 1
         self._tracker = _Tracker(self, det, start, freq, rate)
         self._cfo_hz = freq
@@ -440,7 +456,7 @@ class Receiver:
         m4 = float(np.mean(np.abs(zr) ** 4))
         s = np.sqrt(max(2 * m2 * m2 - m4, 0.0))
         self._snr_db = float(10 * np.log10(s / (m2 - s))) if 0 < s < m2 else float("inf" if s > 0 else "-inf")
-        self._cfo_hz = tr.cfo_hz()
+        self._cfo_hz = self._afc_hz = tr.cfo_hz()
         p_ch = tr.start + (tr.pos[k0] - self.g3) * self.d2 - self.g2
         p_in = self._origin + p_ch * self.d1 - self.g1
         index = int(np.round(p_in - wf.tx_delay_samples))

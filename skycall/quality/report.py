@@ -1,4 +1,10 @@
-"""Campaign outputs: ``results.json``, ``results.csv`` and a standalone ``report.html`` (images embedded)."""
+"""Campaign outputs: ``results.json``, ``results.csv`` and a standalone ``report.html`` (images embedded).
+
+Per scenario the report gives distributions over its calls (seeds, fading and shadowing realisations,
+positions in the cell, points of the pass): the outage (share of calls not connected, or not held to
+their planned hang-up when the run says so), and the 10th, 50th and 90th percentiles of PESQ-NB and
+FER (over the calls that connected) and of the lowest predicted SINR each call saw.
+"""
 
 import base64
 import csv
@@ -7,18 +13,53 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
+
 from skycall.call.record import SideRecord
+from skycall.quality.atomic import write_atomic
+
+PERCENTILES = (10, 50, 90)
 
 
-def write_tables(rows: list[dict], out: Path) -> None:
+def _percentiles(values) -> dict | None:
+    v = [float(x) for x in values if x is not None and np.isfinite(x)]
+    return {f"p{p}": float(np.percentile(v, p)) for p in PERCENTILES} if v else None
+
+
+def _held(row: dict) -> bool:
+    held = row.get("call_held")
+    return bool(row.get("call_connected")) if held is None else bool(held)
+
+
+def distributions(rows: list[dict]) -> dict[str, dict]:
+    """Per scenario: calls, outage, and percentiles of PESQ-NB, FER (connected calls) and SINR (module docstring)."""
+    out = {}
+    for name in dict.fromkeys(r.get("scenario") for r in rows):
+        rs = [r for r in rows if r.get("scenario") == name]
+        up = [r for r in rs if r.get("call_connected")]
+        out[name] = {
+            "calls": len(rs),
+            "outage": 1.0 - float(np.mean([_held(r) for r in rs])),
+            **{key: _percentiles(r.get(key) for r in up) for key in ("dl_pesq_nb", "ul_pesq_nb", "dl_fer", "ul_fer")},
+            "sinr_db_min": _percentiles(r.get("sinr_db_min") for r in rs),
+            "fading": sorted({str(r.get("fading")) for r in rs}),
+            "interference": sorted({str(r.get("interference")) for r in rs}),
+        }
+    return out
+
+
+def write_tables(rows: list[dict], out: Path, complete: bool = True) -> None:
+    """``results.json`` and ``results.csv``, each replaced atomically (``complete``: every call has a row)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"calls": rows, "passed": all(r["passed"] for r in rows)},
-                                                 indent=1))
+    doc = {"calls": rows, "passed": complete and all(r["passed"] for r in rows), "complete": complete,
+           "distributions": distributions(rows)}
+    write_atomic(out / "results.json", json.dumps(doc, indent=1))
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    with (out / "results.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(out / "results.csv", buf.getvalue())
 
 
 def _png(fig) -> str:
@@ -37,8 +78,10 @@ def _plots(rows: list[dict]) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     figs = {}
+    rows = [r for r in rows if not r.get("error")]  # a call that raised has no records to plot
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(scenarios)}
+    figs["distributions"] = _png(_distribution_figure(rows, scenarios, plt))
 
     fig, ax = plt.subplots(figsize=(9, 4))
     for r in rows:
@@ -107,9 +150,55 @@ def _plots(rows: list[dict]) -> dict[str, str]:
     return figs
 
 
+def _distribution_figure(rows: list[dict], scenarios: list[str], plt):
+    """Per scenario: PESQ-NB of every connected call (dots) with its 10/50/90 % percentiles, the outage,
+    and the lowest SINR of each call."""
+    dist = distributions(rows)
+    fig, ax = plt.subplots(1, 3, figsize=(13, 0.45 * len(scenarios) + 1.8), sharey=True)
+    y = np.arange(len(scenarios))
+    for i, name in enumerate(scenarios):
+        rs = [r for r in rows if r.get("scenario") == name]
+        pesq = [r["dl_pesq_nb"] for r in rs if r.get("call_connected") and r.get("dl_pesq_nb") is not None]
+        ax[0].plot(pesq, np.full(len(pesq), i) + np.linspace(-0.15, 0.15, len(pesq)), ".", ms=4, alpha=0.6)
+        p = dist[name]["dl_pesq_nb"]
+        if p:
+            ax[0].plot([p["p10"], p["p90"]], [i, i], "k-", lw=1)
+            ax[0].plot(p["p50"], i, "k|", ms=12)
+        ax[1].barh(i, dist[name]["outage"], color="tab:red")
+        sinr = [r["sinr_db_min"] for r in rs if r.get("sinr_db_min") is not None]
+        ax[2].plot(sinr, np.full(len(sinr), i) + np.linspace(-0.15, 0.15, len(sinr)), ".", ms=4)
+    ax[0].set_yticks(y, scenarios, fontsize=7)
+    ax[0].invert_yaxis()  # the suite's order, top down
+    ax[0].set_xlabel("downlink PESQ-NB (dots: calls; bar: 10-90 %, tick: median)")
+    ax[1].set_xlabel("outage (not connected / not held)")
+    ax[1].set_xlim(0, 1)
+    ax[2].set_xlabel("lowest predicted SINR of each call (dB)")
+    for a in ax:
+        a.grid(True, alpha=0.3)
+    fig.suptitle("Quality distributions per scenario")
+    fig.tight_layout()
+    return fig
+
+
+def _distribution_table(rows: list[dict]) -> str:
+    def pct(p, spec=".2f"):
+        return "–" if not p else " / ".join(format(p[f"p{q}"], spec) for q in PERCENTILES)
+
+    head = ("<tr><th>scenario</th><th>calls</th><th>outage</th><th>DL PESQ-NB p10/p50/p90</th><th>UL PESQ-NB</th>"
+            "<th>DL FER</th><th>UL FER</th><th>SINR min (dB)</th><th>fading</th><th>interference</th></tr>")
+    body = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{d['calls']}</td><td>{d['outage']:.2f}</td><td>{pct(d['dl_pesq_nb'])}"
+        f"</td><td>{pct(d['ul_pesq_nb'])}</td><td>{pct(d['dl_fer'], '.3f')}</td><td>{pct(d['ul_fer'], '.3f')}</td>"
+        f"<td>{pct(d['sinr_db_min'], '.1f')}</td><td>{html.escape(', '.join(d['fading']))}</td>"
+        f"<td>{html.escape(', '.join(d['interference']))}</td></tr>"
+        for name, d in distributions(rows).items())
+    return f"<h2>distributions per scenario</h2><table>{head}{body}</table>"
+
+
 def write_html(rows: list[dict], out: Path) -> Path:
     figs = _plots(rows)
-    cols = ["call", "passed", "elevation_deg", "esn0_db_min", "call_connected", "setup_time_s",
+    cols = ["call", "passed", "elevation_deg", "esn0_db_min", "sinr_db_min", "fading", "interference",
+            "call_connected", "setup_time_s",
             "acquisition_time_s", "dl_pesq_nb", "dl_codec_ceiling_pesq_nb", "dl_stoi", "dl_fer", "ul_pesq_nb",
             "ul_fer", "dl_residual_cfo_hz_rms", "dl_cycle_slips", "dl_ber_prefec", "mouth_to_ear_ms",
             "fail_reasons"]
@@ -130,8 +219,8 @@ def write_html(rows: list[dict], out: Path) -> Path:
             "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:12px}"
             "td,th{border:1px solid #ccc;padding:2px 5px}.ok{background:#eaffea}.bad{background:#ffeaea}"
             "img{max-width:100%}</style></head><body><h1>skycall call-quality campaign</h1>"
-            f"<p>{n_pass} of {len(rows)} calls passed their thresholds.</p>"
-            f"<table><tr>{head}</tr>{body}</table>{imgs}</body></html>")
+            f"<p>{n_pass} of {len(rows)} calls passed their thresholds.</p>{_distribution_table(rows)}"
+            f"<h2>calls</h2><table><tr>{head}</tr>{body}</table>{imgs}</body></html>")
     path = out / "report.html"
-    path.write_text(page)
+    write_atomic(path, page)
     return path

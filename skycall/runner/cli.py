@@ -4,6 +4,7 @@ import argparse
 import signal
 import sys
 
+from skycall.dashboard.cli import DEFAULT_PORT, DashboardProcess
 from skycall.runner.supervisor import Supervisor
 
 
@@ -24,9 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run `python -m MODULE` for process PROC instead of its role's main (repeatable)",
     )
     parser.add_argument("--logs", action="store_true", help="write each process's output to OUT/NAME.log")
+    parser.add_argument("--dashboard", action="store_true", help="serve a live dashboard on 127.0.0.1; prints its URL")
+    parser.add_argument("--dashboard-port", type=int, default=DEFAULT_PORT, metavar="N", help="its port (0: any)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from skycall.bridge.runner import is_srsran_flowgraph, run_cli
+
+    if is_srsran_flowgraph(args.flowgraph):  # srsenb, skycall bridge and srsue (skycall.bridge.runner)
+        return run_cli(args)
     entries = {}
     for item in args.entry:
         name, sep, module = item.partition("=")
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"skycall run: error: --entry wants PROC=MODULE, got {item!r}", file=sys.stderr)
             return 2
         entries[name] = module
+    dashboard = DashboardProcess(args.out, args.dashboard_port, args.logs) if args.dashboard else None
     sup = Supervisor(
         args.flowgraph,
         args.out,
@@ -61,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     for name, code in codes.items():
         print(f"{name}: exit {code}")
     print(f"outputs in {sup.out_dir} (telemetry.jsonl{', NAME.log' if args.logs else ''})")
+    if dashboard is not None:
+        dashboard.linger(interrupted=bool(interrupted))
     if interrupted:
         return 130
     return 0 if all(code == 0 for code in codes.values()) else 1

@@ -38,8 +38,8 @@ class Telemetry:
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             if self._sock.poll(int(left * 1000) + 1, zmq.POLLIN):
-                if self._sock.recv()[:1] == b"\x01":
-                    return True
+                if self._sock.recv() == b"\x01":  # the collector subscribes to everything; a live viewer
+                    return True  # subscribing to a prefix (b"\x01{") first must not pass for it
         log.warning(
             "%s: telemetry collector %s did not subscribe within %.1f s", self.proc, endpoint, timeout_s
         )

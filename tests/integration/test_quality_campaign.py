@@ -44,7 +44,7 @@ max_mouth_to_ear_ms = 1.0
     with (out / "results.csv").open() as fh:
         assert next(csv.DictReader(fh))["call"] == row["call"]
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 5  # every plot embedded: the page stands alone
+    assert page.count("data:image/png;base64,") == 6  # every plot embedded: the page stands alone
 
 
 def test_report_renders_in_a_headless_browser(tmp_path):

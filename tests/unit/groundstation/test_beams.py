@@ -6,8 +6,10 @@ from groundstation.beams import (
     BeamEmulator,
     EarthFixedBeams,
     SatelliteFixedBeams,
+    footprint_diameters_m,
     handovers,
     hex_axial,
+    hex_offsets,
     nadir_footprint_diameter_m,
     reuse_colours,
 )
@@ -95,3 +97,39 @@ def test_satellite_fixed_nadir_beam_hits_the_subsatellite_point():
         nadir / np.linalg.norm(nadir, axis=-1, keepdims=True), r / np.linalg.norm(r, axis=-1, keepdims=True)
     )
     assert np.max(np.linalg.norm(cross, axis=-1)) < 1e-9  # on the geocentric vertical of the satellite
+
+
+def test_stretched_lattice_scales_only_along_its_azimuth():
+    axial = hex_axial(2)
+    plain = hex_offsets(axial, 50e3)
+    az = 60.0
+    e = np.array([np.sin(np.radians(az)), np.cos(np.radians(az))])
+    n = np.array([e[1], -e[0]])
+    stretched = hex_offsets(axial, 50e3, stretch=2.5, azimuth_deg=az)
+    np.testing.assert_allclose(stretched @ e, 2.5 * (plain @ e), atol=1e-6)
+    np.testing.assert_allclose(stretched @ n, plain @ n, atol=1e-6)
+    np.testing.assert_allclose(hex_offsets(axial, 50e3, 1.0, az), plain)
+
+
+def test_footprint_overhead_and_scanned_against_beamwidth_geometry():
+    """Overhead: the ground footprint equals the nadir formula (within 3 %: a square array's −3 dB contour
+    is not a circle, it reaches further off the principal planes). At 48° scan the beam widens as 1/cosθ in
+    the scan plane and the ground is seen at the elevation angle: D_r ≈ ρ Δθ/(cosθ sin ε), D_t ≈ ρ Δθ
+    (small-beam flat-Earth estimates; the Earth's curvature and the range change across the footprint
+    make them 10 % approximations)."""
+    arr = PlanarArray(16, 16, 1.545e9)
+    orbit, (r, v) = _overhead(np.array([0.0, -100.0]))
+    dr, dt, _ = footprint_diameters_m(arr, r[0], v[0], SITE)
+    nadir = nadir_footprint_diameter_m(arr, np.linalg.norm(r[0]) - np.linalg.norm(SITE.ecef_m))
+    assert dr == pytest.approx(nadir, rel=0.03) and dt == pytest.approx(nadir, rel=0.03)
+    from groundstation.passes import azimuth_elevation, range_and_rate
+
+    dr, dt, az = footprint_diameters_m(arr, r[1], v[1], SITE)
+    rho = float(range_and_rate(r[1], v[1], SITE.ecef_m)[0])
+    el = float(azimuth_elevation(r[1], SITE)[1])
+    scan = np.degrees(np.arcsin(np.cos(np.radians(el)) * np.linalg.norm(SITE.ecef_m) / np.linalg.norm(r[1])))
+    width = np.radians(arr.half_power_beamwidth_deg(0.0))
+    assert 45.0 < scan < 50.0
+    assert dt == pytest.approx(rho * width, rel=0.1)
+    assert dr == pytest.approx(rho * width / np.cos(np.radians(scan)) / np.sin(np.radians(el)), rel=0.1)
+    assert az == pytest.approx(float(azimuth_elevation(r[1], SITE)[0]), abs=1e-9)

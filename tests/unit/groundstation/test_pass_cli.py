@@ -7,7 +7,8 @@ from skycall.cli import main
 
 KEYS = {
     "t_utc", "t_s", "elevation_deg", "azimuth_deg", "range_m", "range_rate_m_s", "doppler_hz",
-    "doppler_rate_hz_s", "delay_s", "beam_id", "gain_dbi", "residual_doppler_hz", "esn0_db",
+    "doppler_rate_hz_s", "delay_s", "beam_id", "gain_dbi", "residual_doppler_hz", "esn0_db", "c_over_i_db",
+    "sinr_db",
 }  # fmt: skip
 
 
@@ -26,6 +27,24 @@ def test_next_pass_json_and_plot(tle_file, tmp_path, capsys):
     assert dop[0] > 0 > dop[-1]  # approaching then receding
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "residual Doppler" in capsys.readouterr().out
+
+
+def test_budget_is_printed_term_by_term_and_adds_up(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    rc = main(["pass", "--altitude-km", "600", "--lat", "48.1", "--lon", "11.6", "--start", "2026-01-01T00:00:00Z",
+               "--duration-s", "600", "--step-s", "2", "--link-preset", "tr38821-set1", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "link budget 'tr38821-set1'" in text
+    dl = text.split("  downlink")[1].split("  uplink")[0].splitlines()[1:]
+    terms = [line for line in dl if not line.strip().startswith(("=", "C/"))]
+    values = np.array([[float(v) for v in line.split()[-2:]] for line in terms])
+    cn0 = [float(v) for v in next(line for line in dl if "= C/N0" in line).split()[-2:]]
+    np.testing.assert_allclose(values.sum(axis=0), cn0, atol=0.02)  # the printed terms are the budget
+    assert "+34.00" not in text and "+14.79" in text  # 34 dBW/MHz in one 12 kHz carrier
+    samples = json.loads(out.read_text())["samples"]
+    best = max((x for x in samples if x["sinr_db"] is not None), key=lambda x: x["elevation_deg"])
+    assert best["sinr_db"] <= min(best["esn0_db"], best["c_over_i_db"]) + 1e-9
 
 
 def test_circular_orbit_window(tmp_path):
