@@ -7,6 +7,12 @@ lost (the uplink receiver re-acquires) and their downlink, already too late, is 
 pass, beam-centre pre-/post-compensation and the call all run in
 :class:`~groundstation.satellite.Satellite`; this module only does I/O and bookkeeping. Every numba
 kernel is warmed up before the radio starts.
+
+Radios on their own clocks (two real SDRs, no hardware time): a board places its transmit samples
+against its receive samples by the host clock, to a few ms, and this offset is in every uplink
+frame's timing; the satellite's uplink timing window and timing-advance control
+(:class:`~groundstation.uplink_window.UplinkWindow`, sample-accurate) are left out and uplink frames
+are taken at any timing. Loopback and lock-step radios keep them.
 """
 
 import logging
@@ -50,6 +56,8 @@ def run(node) -> int:
     warm_up(flow, speech, proc)
     sat, scenario = build_satellite(flow, speech, loopback=profile.driver == "loopback")
     radio = start_radio(node, transmit=True)
+    if radio.own_clock:  # each radio's DAC-to-ADC offset is known to its host clock only (ms): no timing window
+        sat.ul_window = None
     harness = SlotHarness(node, sat, "groundstation", radio, {"precompensation": sat.set_precompensation},
                           taps=("dl_mod", "dl_precomp"))
     traj = scenario.trajectory

@@ -42,6 +42,8 @@ def run(node) -> int:
     k = 0
     try:
         while k < harness.n_slots:
+            if harness.poll():  # before waiting on the radio: the peer may already have stopped sending
+                break
             slot, dl = radio.read()
             for _ in range(k, min(slot, harness.n_slots)):
                 _lost_downlink(phone)

@@ -90,10 +90,15 @@ class SlotHarness:
         self.stop = True
         return {"stopping": True}
 
+    def poll(self) -> bool:
+        """Service control commands; True once a shutdown was asked for."""
+        self.control.poll()
+        return self.stop
+
     def begin(self, slot: int) -> None:
         """Before the core's step: control commands and the call script."""
         self.slot = slot
-        self.control.poll()
+        self.poll()
         self.plan.apply(slot, self.session)
 
     def _due(self, slot: int, every_s: float) -> bool:
