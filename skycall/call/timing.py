@@ -1,5 +1,5 @@
 """Uplink frame timing shared by both ends: a terrestrial phone's timing-advance range and the
-satellite's uplink receive window (sources in ``docs/physics_phone.md``).
+satellite's uplink receive window (sources in ``docs/physics.md`` §9).
 
 A terrestrial phone transmits uplink frame k at the start of downlink frame k as it receives it,
 minus its timing advance TA, ``0 ≤ TA ≤ TA_MAX_S``: the largest a random-access response can

@@ -4,7 +4,7 @@
 ±50 kHz, a third-order carrier loop started on a measured Doppler ramp (≥ 600 Hz/s), no limit on the
 frequency it follows.
 
-``UNMODIFIED``: what a 3GPP phone is specified and built to do (sources in ``docs/physics_phone.md``),
+``UNMODIFIED``: what a 3GPP phone is specified and built to do (sources in ``docs/physics.md`` §9),
 at the carrier it listens to (:func:`terrestrial_profile`):
 
 * its oscillator is off by up to ``TCXO_TOLERANCE_PPM`` before it syncs, and the fastest terrestrial
