@@ -110,7 +110,9 @@ def _check_stalls(out, summary, records) -> None:
         lat = [s["mouth_to_ear_ms"] for s in summary[d]["segments"]]
         print(d, "latency per 10 s", np.round(lat))
         assert max(lat) - min(lat) <= 20.0  # back to its pre-stall value after each stall
-        assert max(lat) <= 320.0  # and the cold start cost none (without stalls: 260–275 ms)
+        # and the cold start cost none (its 1 s would show): without stalls 250–275 ms, plus on the uplink
+        # up to one slot where the phone places its frames at its downlink timing (any phase on own clocks)
+        assert max(lat) <= 320.0 + 1000.0 * SLOT_S
     for serial, proc in ((GS, "groundstation"), (HS, "handset")):
         truth, radio = json.loads((out / f"twin-{serial}.json").read_text()), summary["radio"][proc]
         read_until = records[proc].meta["n_slots"] * N_RADIO
@@ -139,7 +141,7 @@ def test_the_call_connects_at_adc_levels_from_minus_5_to_minus_35_dbfs(tmp_path,
     flow.write_text(text)
     summary, _ = _run(flow, tmp_path / f"level{level_dbfs:+.0f}", 24.0, calibration_file)
     assert summary["call_connected"], summary["failure_reason"]
-    for radio in summary["radio"].values():
-        assert radio["rx_rms_dbfs"] == pytest.approx(level_dbfs, abs=1.5) and radio["clipped"] == 0
+    for radio in summary["radio"].values():  # at -5 dBFS RMS a ~5 dB crest factor touches full scale now and then
+        assert radio["rx_rms_dbfs"] == pytest.approx(level_dbfs, abs=1.5) and radio["clipped"] <= 1e-4 * 24.0 * 960e3
     for d in ("dl", "ul"):
         assert summary[d]["fer"] <= 0.05, (d, summary[d])
