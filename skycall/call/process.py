@@ -185,7 +185,8 @@ def start_radio(node, transmit: bool) -> SlotRadio:
     ))
     radio.start()
     own_clock = realtime and not getattr(radio, "lockstep", False)
-    return SlotRadio(radio, proc.name, fs, if_hz, profile.dc_block_hz, TX_LEAD_S if own_clock else 0.0, own_clock)
+    return SlotRadio(radio, proc.name, fs, if_hz, profile.dc_block_hz, TX_LEAD_S if own_clock else 0.0, own_clock,
+                     adc=realtime)
 
 
 def _groundstation(flow) -> str:

@@ -75,11 +75,14 @@ class SlotRadio:
     own_clock : bool
         The radio runs from its own clock (real time): its slot axis does not share sample 0 with
         the other process's, the slots' wall-clock stamps relate them.
+    adc : bool
+        The samples come from a real (or twin) ADC, whose level the status checks against its window;
+        False for a loopback stream (no level warnings).
     """
 
     def __init__(self, radio, name: str, sample_rate_sps: float, if_offset_hz: float = 0.0, dc_block_hz: float = 0.0,
-                 tx_lead_s: float = 0.0, own_clock: bool = False):
-        self.radio, self.name, self.own_clock = radio, name, own_clock
+                 tx_lead_s: float = 0.0, own_clock: bool = False, adc: bool = True):
+        self.radio, self.name, self.own_clock, self.adc = radio, name, own_clock, adc
         self.rate = RateAdapter(sample_rate_sps)
         self.front = IfFrontEnd(sample_rate_sps, if_offset_hz, dc_block_hz)
         self.n = round(SLOT_S * sample_rate_sps)
@@ -122,7 +125,7 @@ class SlotRadio:
         """The ``radio_status`` event: counters so far and this period's receive level."""
         c = self.radio.counters
         reading = self.levels.take()
-        warning = level_warning(reading)
+        warning = level_warning(reading) if self.adc else None
         if warning:
             log.warning("%s: %s", self.name, warning)
         take_lead = getattr(self.radio, "take_tx_lead_s", None)

@@ -59,3 +59,14 @@ def test_status_and_summary_carry_the_counters_and_levels():
     summary = radio.summary()
     assert summary["discontinuity_list"] == [{"index": 12345, "lost_samples": 678, "time_s": 1.0}]
     assert summary["own_clock"] is True and summary["clipped"] == 0
+
+
+def test_a_weak_level_warns_on_an_adc_and_not_on_a_loopback_stream(caplog):
+    weak = np.full(N, 1e-4, np.complex64)  # -80 dBFS: below the level window
+    for adc, warned in ((True, True), (False, False)):
+        caplog.clear()
+        radio = SlotRadio(FakeRadio([(0, weak)]), "p", FS, adc=adc)
+        radio.read()
+        status = radio.status()
+        assert abs(status["rx_rms_dbfs"] + 80.0) < 0.01
+        assert any("weak" in r.getMessage() for r in caplog.records) is warned
