@@ -154,8 +154,9 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
         t = x["t_s"]
         ax[0].plot(t, x["doppler_hz"] / 1e3, label="physical Doppler at the handset")
         ax[0].plot(t, x["residual_hz"] / 1e3, label="after beam-centre pre-compensation")
-    if "truth_cfo_hz" in x:
-        ax[0].plot(t_slot[: len(x["truth_cfo_hz"])], x["truth_cfo_hz"] / 1e3, lw=1,
+    if "truth_cfo_hz" in x:  # over the slots both sides recorded (one may have stopped a slot earlier)
+        m = min(len(t_slot), len(x["truth_cfo_hz"]))
+        ax[0].plot(t_slot[:m], x["truth_cfo_hz"][:m] / 1e3, lw=1,
                    label="what the handset must correct (with its TCXO error)")
     est = np.where(hs.locked, hs.cfo_hz, np.nan)
     ax[0].plot(t_slot, est / 1e3, ".", ms=2, label="handset receiver's CFO estimate")
