@@ -13,6 +13,7 @@ from skycall.call.build import SAT_ID, Speech, waveform
 from skycall.call.held import handset_limits
 from skycall.call.timing import common_ta_s
 from skycall.config.flowgraph import Flowgraph
+from skycall.dsp.level import LevelNormaliser
 from skycall.rng import make_rng
 from skycall.vocoder.base import get_vocoder
 
@@ -45,12 +46,14 @@ def build_satellite(flow: Flowgraph, speech: Speech, loopback: bool = True,
     dl_tables = PassTables.from_trajectory(traj, "dl", fs, offset, compensate_delay=delay_comp)
     dl = PassPath(dl_tables, fs, wf.sps, noise, comp, uplink=False)
     ul = window = None
+    level = None if loopback else LevelNormaliser(fs)  # a real ADC's level varies; it delays by one block
     if not dl_only:
         ul = PassPath(PassTables.from_trajectory(traj, "ul", fs, offset, compensate_delay=delay_comp), fs,
                       wf.sps, 10.0 ** (flow.air.noise_floor_dbfs / 10.0), comp, uplink=True,
                       rng=make_rng(flow.seed + 7))
-        window = UplinkWindow(fs, wf.samples_per_frame, common_ta_s(dl_tables.delay_ref_s, delay_comp))
-    dl, ul = handset_paths(flow, traj, wf, dl, ul, noise)  # + co-channel beams, fading, shadowing ([channel])
+        window = UplinkWindow(fs, wf.samples_per_frame, common_ta_s(dl_tables.delay_ref_s, delay_comp),
+                              latency_s=level.block / fs if level is not None else 0.0)
+    dl, ul = handset_paths(flow, traj, wf, dl, ul, noise, level)  # + co-channel beams, fading, shadowing ([channel])
     beam_id = int(traj.beam_id[0])
     sat = Satellite(wf, dl, ul, get_vocoder(flow.call.vocoder), speech.dl, SAT_ID, beam_id, dl_only=dl_only,
                     ul_window=window)

@@ -175,22 +175,26 @@ class HandsetDownlink(_OnPassPath):
 
 
 class HandsetUplink(_OnPassPath):
-    """``y = P{h · x}``: the handset's fading at the uplink carrier, then the pass path with the receiver noise."""
+    """``y = P{h · L{x}}``: the received input brought to unit power (``level``, a real radio's ADC level
+    varies: :class:`skycall.dsp.level.LevelNormaliser`), the handset's fading at the uplink carrier, then
+    the pass path with the receiver noise."""
 
-    def __init__(self, path: PassPath, fading: FlatFading | None):
-        self.path, self.fading = path, fading
+    def __init__(self, path: PassPath, fading: FlatFading | None, level=None):
+        self.path, self.fading, self.level = path, fading, level
 
     def process(self, x: np.ndarray, first_index: int) -> np.ndarray:
+        x = self.level.process(x, first_index) if self.level is not None else x
         return self.path.process(self.fading.process(x, first_index) if self.fading else x, first_index)
 
 
-def handset_paths(flow, traj, waveform, dl: PassPath, ul: PassPath | None, dl_noise_power: float):
-    """Wrap the pass paths with the flowgraph's ``[channel]`` (interference, fading, shadowing)."""
+def handset_paths(flow, traj, waveform, dl: PassPath, ul: PassPath | None, dl_noise_power: float, ul_level=None):
+    """Wrap the pass paths with the flowgraph's ``[channel]`` (interference, fading, shadowing); ``ul_level``
+    normalises the received uplink first (see :class:`HandsetUplink`)."""
     fs = waveform.sample_rate_sps
     shadowing = shadowing_states(flow, traj, fs)
     down = HandsetDownlink(dl, co_channel_interference(flow, traj, waveform, dl_noise_power),
                            flat_fading(flow, traj, fs, "dl", shadowing), LinkQuality.of_run(flow, traj, waveform), fs)
-    up = HandsetUplink(ul, flat_fading(flow, traj, fs, "ul", shadowing)) if ul is not None else None
+    up = HandsetUplink(ul, flat_fading(flow, traj, fs, "ul", shadowing), ul_level) if ul is not None else None
     return down, up
 
 

@@ -27,12 +27,15 @@ class UplinkWindow:
     samples_per_slot : int
     common_ta_s : float
         W0, seconds (see :func:`skycall.call.timing.common_ta_s`).
+    latency_s : float
+        The satellite's own receive-chain latency ahead of the receiver (its grid sits this much later
+        than W0; the beacon still announces W0).
     """
 
-    def __init__(self, sample_rate_sps: float, samples_per_slot: int, common_ta_s: float):
+    def __init__(self, sample_rate_sps: float, samples_per_slot: int, common_ta_s: float, latency_s: float = 0.0):
         self.fs, self.n = float(sample_rate_sps), int(samples_per_slot)
         self.common_ta_s = float(common_ta_s)
-        self._w0 = self.common_ta_s * self.fs
+        self._w0 = (self.common_ta_s + float(latency_s)) * self.fs
         self._recent: list[float] = []
         self._next_command = 0
         self.rejected = 0

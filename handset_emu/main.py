@@ -1,8 +1,11 @@
 """``handset-emu``: the phone-side process of a flowgraph (started by ``skycall run``).
 
 Per 40 ms slot: radio receive → ``ul = phone.step(slot, dl, index)`` → radio transmit (unless the
-handset's radio is receive-only). The receiver profile, numba FOC tracking, call control and
-voice run in :class:`~handset_emu.phone.Phone`; this module only does I/O and bookkeeping.
+handset's radio is receive-only). Slots follow the radio's receive clock: when samples were lost
+the radio skips to the next whole slot, and the phone's receiver sees the jump in its sample index
+(a gap: it re-acquires). The receiver profile, numba FOC tracking, call control and voice run in
+:class:`~handset_emu.phone.Phone`; this module only does I/O and bookkeeping. Every numba kernel is
+warmed up before the radio starts.
 """
 
 import logging
@@ -11,38 +14,53 @@ from pathlib import Path
 
 from handset_emu.build import build_phone
 from skycall.call.build import load_call_speech
-from skycall.call.process import RateAdapter, SlotHarness, process_main, start_radio
+from skycall.call.process import SlotHarness, process_main, start_radio
 from skycall.call.record import snapshot_extra
+from skycall.call.warmup import warm_up
 
 log = logging.getLogger("handset")
+
+
+def _lost_downlink(phone) -> None:
+    """A downlink slot never arrived: keep the per-slot logs aligned (nothing was sent in it either)."""
+    phone.log.append(phone.receiver)
+    phone.tx_frames.append(None)
 
 
 def run(node) -> int:
     """Run the handset's slot loop on a :class:`~skycall.runner.node.Node`."""
     flow, proc = node.flow, node.proc
-    phone = build_phone(flow, load_call_speech(flow, Path(node.out_dir) / "speech"), proc)
+    speech = load_call_speech(flow, Path(node.out_dir) / "speech")
+    warm_up(flow, speech, proc)
+    phone = build_phone(flow, speech, proc)
     transmit = flow.call.duplex == "full" and proc.transmit
     radio = start_radio(node, transmit)
-    rate = RateAdapter(proc.sample_rate_sps)
-    harness = SlotHarness(node, phone, "handset", taps=("rx",))
+    harness = SlotHarness(node, phone, "handset", radio, taps=("rx",))
     phone.snapshot_slot = harness.n_slots // 2
     n = phone.waveform.samples_per_frame
     log.info("receiver profile %s, %d slots", proc.receiver_profile, harness.n_slots)
+    k = 0
     try:
-        for k in range(harness.n_slots):
-            harness.begin(k)
+        while k < harness.n_slots:
+            if harness.poll():  # before waiting on the radio: the peer may already have stopped sending
+                break
+            slot, dl = radio.read()
+            for _ in range(k, min(slot, harness.n_slots)):
+                _lost_downlink(phone)
+            if slot >= harness.n_slots:
+                break
+            harness.begin(slot)
             if harness.stop:
                 break
-            first, dl = radio.read(rate.radio_samples(n))
-            dl = rate.from_radio(dl)
             harness.tap("rx", dl)
-            ul = phone.step(k, dl, int(first / rate.ratio))
+            ul = phone.step(slot, dl, slot * n)
             if transmit:
-                radio.write(rate.to_radio(ul), k * rate.radio_samples(n))
-            harness.end(k, k * n)
+                radio.write(slot, ul)
+            harness.end(slot, slot * n)
+            k = slot + 1
     finally:
-        radio.stop()
-        radio.close()
+        radio.radio.stop()
+        radio.radio.close()
         harness.save(snapshot_extra(phone))
     return 0
 

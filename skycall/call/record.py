@@ -140,13 +140,14 @@ def side_record(side: str, core, n_slots: int, extra: dict | None = None) -> Sid
                       locked=np.asarray(log.locked, bool), meta=meta, extra=extra)
 
 
-def prefec_ber(talker: SideRecord, listener: SideRecord) -> float:
+def prefec_ber(talker: SideRecord, listener: SideRecord, slot_shift: int = 0) -> float:
     """Channel bit error rate before the decoder: each received frame's hard decisions against the
-    coded bits the talker sent in the slot the frame started in (slot = ⌊sample_index / N⌋; the
-    propagation delay, 2-6.5 ms, is shorter than a frame)."""
+    coded bits the talker sent in the slot the frame started in (slot = ⌊sample_index / N⌋ − slot_shift,
+    the listener's slot axis being ``slot_shift`` slots behind the talker's; the propagation delay,
+    2-6.5 ms, is shorter than a frame)."""
     n = int(listener.meta["samples_per_frame"])
     tx, idx, hard = talker.extra["tx_coded"], listener.extra["rx_index"], listener.extra["rx_hard"]
-    slots = idx // n
+    slots = idx // n - slot_shift
     ok = (slots >= 0) & (slots < len(tx))
     if not ok.any():
         return float("nan")

@@ -16,7 +16,7 @@ import numpy as np
 from skycall.call.held import held_summary
 from skycall.call.latency import add_latency
 from skycall.call.record import SideRecord, prefec_ber
-from skycall.call.scoring import rms, score_speech
+from skycall.call.scoring import origin_offset_s, radio_summary, rms, score_speech, shift_slots, slot_shift
 from skycall.call.session import FRAME_S
 from skycall.errors import SkycallError
 from skycall.fileio import atomic_path, atomic_write
@@ -56,8 +56,10 @@ def _in_call_slots(rec: SideRecord) -> np.ndarray:
 
 def direction(talker: SideRecord, listener: SideRecord, vocoder_name: str, truth_cfo_hz=None) -> dict:
     """Scores of the speech from ``talker`` heard at ``listener``."""
-    out = score_speech(talker.mouth, listener.ear, get_vocoder(vocoder_name))
+    shift = slot_shift(talker, listener)  # the two sides' slot axes need not share an origin
+    out = score_speech(talker.mouth, listener.ear, get_vocoder(vocoder_name), origin_offset_s(talker, listener))
     in_call = _in_call_slots(listener) & listener.locked
+    truth_cfo_hz = None if truth_cfo_hz is None else shift_slots(truth_cfo_hz, shift, len(listener.cfo_hz))
     out["fer"] = listener.meta["voice_fer"]
     out["residual_cfo_hz_rms"] = rms(listener.cfo_hz[in_call])
     out["residual_cfo_hz_max"] = float(np.max(np.abs(listener.cfo_hz[in_call]))) if in_call.any() else math.nan
@@ -67,7 +69,7 @@ def direction(talker: SideRecord, listener: SideRecord, vocoder_name: str, truth
         if both.any():
             out["cfo_tracking_error_hz_rms"] = rms(listener.cfo_hz[:n][both] - np.asarray(truth_cfo_hz)[:n][both])
     out["frames_ok"], out["frames_bad"] = listener.meta["frames_ok"], listener.meta["frames_bad"]
-    out["ber_prefec"] = prefec_ber(talker, listener)
+    out["ber_prefec"] = prefec_ber(talker, listener, shift)
     out["cycle_slips"] = listener.meta["cycle_slips"]
     return out
 
@@ -238,6 +240,7 @@ def _call_summary(gs: SideRecord, hs: SideRecord) -> dict:
         "link": link_summary(gs),
         **held_summary(gs, hs, scenario.get("placed_by", "handset")),
         "scenario": scenario,
+        "radio": radio_summary(gs, hs),
     }
 
 
@@ -256,8 +259,9 @@ def plot_report(gs: SideRecord, hs: SideRecord, summary: dict) -> bytes:
         t = x["t_s"]
         ax[0].plot(t, x["doppler_hz"] / 1e3, label="physical Doppler at the handset")
         ax[0].plot(t, x["residual_hz"] / 1e3, label="after beam-centre pre-compensation")
-    if "truth_cfo_hz" in x:
-        ax[0].plot(t_slot[: len(x["truth_cfo_hz"])], x["truth_cfo_hz"] / 1e3, lw=1,
+    if "truth_cfo_hz" in x:  # over the slots both sides recorded (one may have stopped a slot earlier)
+        m = min(len(t_slot), len(x["truth_cfo_hz"]))
+        ax[0].plot(t_slot[:m], x["truth_cfo_hz"][:m] / 1e3, lw=1,
                    label="what the handset must correct (with its TCXO error)")
     est = np.where(hs.locked, hs.cfo_hz, np.nan)
     ax[0].plot(t_slot, est / 1e3, ".", ms=2, label="handset receiver's CFO estimate")

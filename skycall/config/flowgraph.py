@@ -23,6 +23,7 @@ from pathlib import Path
 
 from skycall.config.hw_profile import HwProfile, load_hw_profile
 from skycall.config.schema import load_dataclass, read_toml, spec
+from skycall.config.virtual_pluto import VirtualPlutoConfig, check_twins
 from skycall.errors import ConfigError, ConfigErrors
 
 ROLES = ("groundstation", "handset")
@@ -213,6 +214,7 @@ class Flowgraph:
     radio_link: RadioLinkConfig = spec(default_factory=RadioLinkConfig, doc="link budget ([link] table)")
     process: list[ProcessConfig] = spec(default_factory=list, doc="processes")
     link: list[LinkConfig] = spec(default_factory=list, doc="loopback links")
+    virtual_pluto: list[VirtualPlutoConfig] = spec(default_factory=list, doc="hardware twins skycall run starts")
     srsran: SrsranConfig | None = spec(None, doc="srsRAN eNodeB and UE through skycall bridge")
     path: str = field(default="", compare=False)
     profiles: dict = field(default_factory=dict, compare=False)  # process name -> HwProfile
@@ -324,6 +326,7 @@ def _check(flow: Flowgraph) -> list[ConfigError]:
                 )
         except ConfigError as err:
             errors.append(err)
+    errors += [ConfigError(flow.path, key, problem) for key, problem in check_twins(flow.virtual_pluto)]
     return errors + _check_inputs(flow)
 
 

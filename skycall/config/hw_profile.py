@@ -40,6 +40,7 @@ class Calibration:
     freq_error_ppm: float = spec(0.0, lo=-100.0, hi=100.0)
     calibrated: bool = spec(False)
     serial: str = spec("")
+    max_age_h: float = spec(24.0, lo=0.0, hi=1e5, doc="warn when the stored calibration is older (0: never)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +96,8 @@ class HwProfile:
     rf_bandwidth_max_hz: float = spec(1e10, lo=0.0, hi=1e10)
     crystal_tolerance_ppm: float = spec(lo=0.0, hi=1000.0)
     tx_full_scale: float = spec(1.0, lo=0.0, hi=2.0**31, doc="integer full scale of transmit samples")
+    if_offset_hz: float = spec(0.0, lo=-50e6, hi=50e6, doc="digital IF: the LO sits this far below the carrier")
+    dc_block_hz: float = spec(0.0, lo=0.0, hi=1e5, doc="receive DC blocker corner (0: none)")
     rx_gain: GainRange = spec(default_factory=lambda: GainRange(min_db=0.0, max_db=0.0))
     tx_gain: GainRange = spec(default_factory=lambda: GainRange(min_db=0.0, max_db=0.0))
     calibration: Calibration = spec(default_factory=Calibration)

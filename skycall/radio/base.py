@@ -27,13 +27,37 @@ class RadioConfig:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Discontinuity:
+    """A jump in the receive indices: ``lost_samples`` before ``index`` never reached the reader."""
+
+    index: int  # first sample index after the jump (radio rate)
+    lost_samples: int
+    time_s: float  # wall clock (time.time()) when it was noticed
+
+
 @dataclass
 class RadioCounters:
-    """Never-silent accounting of what a real-time stream lost."""
+    """Never-silent accounting of what a real-time stream lost.
 
-    overflows: int = 0  # receive samples the host was too slow to take
-    underflows: int = 0  # transmit samples the radio wanted but did not get
+    ``lost_samples`` counts every receive sample the reader never got: those the hardware dropped
+    (counted exactly where the radio tells, otherwise estimated from the host clock) plus
+    ``stale_samples``, old ones the host threw away to catch up with the newest.
+    """
+
+    overflows: int = 0  # receive overflow events (the host was late; samples were lost)
+    underflows: int = 0  # transmit underflow events (the radio sent zeros)
+    lost_samples: int = 0  # receive samples the reader never got (see above)
+    stale_samples: int = 0  # of those, old samples dropped by the host to skip ahead
+    underflow_samples: int = 0  # transmit samples sent as zeros (estimated from the host clock)
+    late_samples: int = 0  # transmit samples dropped because their air time had passed
     dropped_messages: int = 0  # malformed or out-of-order messages discarded
+    discontinuities: list[Discontinuity] = field(default_factory=list)
+
+    def gap(self, index: int, lost: int, time_s: float) -> None:
+        """Record a receive discontinuity before ``index``."""
+        self.lost_samples += lost
+        self.discontinuities.append(Discontinuity(int(index), int(lost), float(time_s)))
 
 
 @runtime_checkable
@@ -49,10 +73,17 @@ class Radio(Protocol):
     def start(self) -> None: ...
 
     def read(self, n: int, timeout_s: float | None = None) -> tuple[int, np.ndarray]:
-        """Return ``(first_sample_index, samples)`` with ``len(samples) <= n`` (complex64)."""
+        """Return ``(first_sample_index, samples)`` with ``len(samples) <= n`` (complex64), contiguous.
+
+        A real-time radio that lost samples returns short before the jump; the next read starts at
+        the later index (a :class:`Discontinuity` in ``counters``).
+        """
         ...
 
-    def write(self, samples: np.ndarray, first_sample_index: int | None = None) -> None: ...
+    def write(self, samples: np.ndarray, first_sample_index: int | None = None) -> None:
+        """Queue ``samples``; with ``first_sample_index`` (receive index space) a real-time radio sends
+        them at that moment, dropping what is already too late and waiting out what is early."""
+        ...
 
     def stop(self) -> None: ...
 

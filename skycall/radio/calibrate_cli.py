@@ -1,8 +1,10 @@
 """``skycall calibrate``: measure the frequency error between a ground-station and a handset radio.
 
 The transmitter (a Pluto) repeats a tone from its cyclic buffer; the receiver (Pluto or SoapySDR)
-records it; :func:`skycall.radio.calibration.estimate_tone_hz` measures it and the relative error
-is stored under the transmitter's serial (see :mod:`skycall.radio.calibration`).
+records it; :func:`skycall.radio.calibration.check_tone` makes sure the strongest line can be the
+tone (not DC, not the LO leakage, within what the two crystals allow),
+:func:`skycall.radio.calibration.estimate_tone_hz` measures it, and the relative error is stored
+under the transmitter's serial with its accuracy (see :mod:`skycall.radio.calibration`).
 """
 
 import numpy as np
@@ -10,10 +12,15 @@ import numpy as np
 from skycall.config.hw_profile import load_hw_profile
 from skycall.errors import ConfigError, SkycallError
 from skycall.radio.base import RadioConfig
-from skycall.radio.calibration import DeviceCalibration, estimate_tone_hz, store_calibration, utc_now
+from skycall.radio.calibration import (
+    DeviceCalibration,
+    check_tone,
+    estimate_tone_hz,
+    store_calibration,
+    tone_accuracy_hz,
+    utc_now,
+)
 from skycall.radio.pluto import PlutoRadio
-
-MIN_TONE_SNR_DB = 20.0
 
 
 def add_arguments(parser) -> None:
@@ -46,6 +53,7 @@ def measure(args) -> DeviceCalibration:
         raise ConfigError("<cli>", "tone-hz", "choose a tone that divides the sample rate into whole periods")
     extra = {"allow_any_tx": args.allow_any_tx}
     tx, rx = PlutoRadio(load_hw_profile("pluto"), args.tx_uri), _receiver(args)
+    max_error_ppm = tx.profile.crystal_tolerance_ppm + rx.profile.crystal_tolerance_ppm
     try:
         tx.open()
         rx.open()
@@ -58,12 +66,11 @@ def measure(args) -> DeviceCalibration:
     finally:
         tx.close()
         rx.close()
-    spectrum = np.abs(np.fft.fft(x * np.hanning(len(x)))) ** 2
-    snr_db = 10 * np.log10(spectrum.max() / np.median(spectrum))
-    if snr_db < MIN_TONE_SNR_DB:
-        raise SkycallError(f"no tone received (peak {snr_db:.1f} dB above the median): check cabling and gains")
+    check_tone(x, rate_sps, args.tone_hz, args.freq_hz, max_error_ppm)
     offset_hz = estimate_tone_hz(x, rate_sps) - args.tone_hz
-    return DeviceCalibration(tx_serial, offset_hz / args.freq_hz * 1e6, rx_serial, args.freq_hz, utc_now())
+    accuracy_ppm = tone_accuracy_hz(x, rate_sps) / args.freq_hz * 1e6
+    return DeviceCalibration(tx_serial, offset_hz / args.freq_hz * 1e6, rx_serial, args.freq_hz, utc_now(),
+                             accuracy_ppm)
 
 
 def _collect(rx, n: int, skip: int) -> np.ndarray:
@@ -86,6 +93,8 @@ def run(args) -> int:
     cal = measure(args)
     path = store_calibration(cal, args.calibration_file)
     offset_hz = cal.freq_error_ppm * 1e-6 * cal.freq_hz
-    print(f"transmitter {cal.serial} is {cal.freq_error_ppm:+.3f} ppm relative to {cal.reference_serial}")
-    print(f"({offset_hz:+.1f} Hz at {cal.freq_hz / 1e6:.3f} MHz); stored in {path}")
+    print(f"transmitter {cal.serial} is {cal.freq_error_ppm:+.4f} ± {cal.accuracy_ppm:.4f} ppm relative to "
+          f"{cal.reference_serial}")
+    print(f"({offset_hz:+.1f} ± {cal.accuracy_ppm * 1e-6 * cal.freq_hz:.1f} Hz at {cal.freq_hz / 1e6:.3f} MHz); "
+          f"stored in {path}")
     return 0

@@ -124,6 +124,7 @@ class Supervisor:
         self._thread: threading.Thread | None = None
         self._endpoints: dict[str, str] = {}
         self._closed = False
+        self._twins = None
 
     # -- service thread (owns every socket) ------------------------------------------------------
     def _serve(self) -> None:
@@ -216,6 +217,10 @@ class Supervisor:
             raise ValueError(f"entries name processes not in {self.flow_path}: {sorted(unknown)}")
         self.run_dir.open([p.name for p in self.flow.process], append=self.append)
         try:
+            from skycall.radio.twins import prepare_radios  # hardware twins, radio serials, calibration
+
+            self._twins, radio_env = prepare_radios(self.flow, self.out_dir, self.extra_env)
+            self.extra_env.update(radio_env)
             self._thread = threading.Thread(target=self._serve, name="skycall-supervisor", daemon=True)
             self._thread.start()
             self._ready.wait(10)
@@ -342,6 +347,8 @@ class Supervisor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+        if self._twins is not None:
+            self._twins.stop()
         if self.flow is not None and self.run_dir.key is not None:
             self.run_dir.write_run_file(self.run_info())
         self.run_dir.close()

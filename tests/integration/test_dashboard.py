@@ -354,5 +354,5 @@ def test_the_call_is_the_same_with_and_without_the_dashboard(browser, plain, tmp
     for side in ("groundstation", "handset"):
         with np.load(plain / f"{side}.npz") as a, np.load(watched / f"{side}.npz") as b:
             assert a.files == b.files
-            for key in a.files:
+            for key in (k for k in a.files if k != "x_slot_time_s"):  # (wall-clock stamps: differ run to run)
                 np.testing.assert_array_equal(a[key], b[key], err_msg=f"{side}.{key}")

@@ -201,20 +201,22 @@ def test_pluto_radio_on_a_virtual_pluto_is_lockstep_and_sample_exact(rng):
     assert radio.counters.overflows == radio.counters.underflows == 0
 
 
-def test_pluto_radio_read_keeps_indices_across_an_overflow_and_raises_on_a_dead_stream(rng):
-    """Real-time mode drops whole blocks when the host is late: reads stay contiguous in index (zeros
-    where the dropped block was) and a failed stream raises instead of blocking forever."""
+def test_pluto_radio_read_ends_at_a_discontinuity_and_raises_on_a_dead_stream(rng):
+    """Real time: reads are contiguous in index; where samples were lost (a jump in the block indices)
+    a read ends short and the next one starts at the later index; a failed stream raises instead of
+    blocking forever."""
     radio = PlutoRadio(load_hw_profile("pluto"), "ip:192.0.2.1")  # never opened: blocks are fed by hand
     blocks = [(rng.standard_normal(100) + 1j).astype(np.complex64) for _ in range(3)]
-    for first, block in zip((0, 100, 300), blocks, strict=True):  # samples 200..299 were dropped
+    for first, block in zip((0, 100, 300), blocks, strict=True):  # samples 200..299 were lost
         radio._rx_queue.put((first, block))
     first_a, a = radio.read(150)
     first_b, b = radio.read(250)
-    assert (first_a, first_b) == (0, 150)
-    expected = np.concatenate([blocks[0], blocks[1], np.zeros(100, np.complex64), blocks[2]])
-    np.testing.assert_array_equal(np.concatenate([a, b]), expected)
-    first_c, c = radio.read(10, timeout_s=0.05)  # nothing more arrived: an empty read at the next index
-    assert first_c == 400 and len(c) == 0
+    first_c, c = radio.read(250, timeout_s=0.05)
+    assert (first_a, first_b, first_c) == (0, 150, 300)
+    np.testing.assert_array_equal(np.concatenate([a, b]), np.concatenate(blocks[:2]))
+    np.testing.assert_array_equal(c, blocks[2])
+    first_d, d = radio.read(10, timeout_s=0.05)  # nothing more arrived: an empty read at the next index
+    assert first_d == 400 and len(d) == 0
     radio._fail("receive", OSError("cable pulled"))
     with pytest.raises(SkycallError, match="cable pulled"):
         radio.read(10)

@@ -99,8 +99,12 @@ def _dds_tone(name: str) -> Channel:
     return Channel(name[0], True, attrs, name=name[1])
 
 
-def pluto_devices(serial: str) -> tuple[dict[str, str], list[Device]]:
-    """Return ``(context_attributes, devices)`` with the stock firmware's power-on values."""
+def pluto_devices(serial: str, lockstep: bool = True) -> tuple[dict[str, str], list[Device]]:
+    """Return ``(context_attributes, devices)`` with the stock firmware's power-on values.
+
+    ``lockstep`` adds the context attribute ``skycall,paced_by = sample_index``: a device with no DMA
+    clock, whose streams advance when its peer moves samples (a free-running one has no such attribute).
+    """
     context_attrs = {
         "hw_model": "Analog Devices PlutoSDR Rev.C (Z7010-AD9363A) [skycall virtual]",
         "hw_model_variant": "0",
@@ -109,8 +113,9 @@ def pluto_devices(serial: str) -> tuple[dict[str, str], list[Device]]:
         "ad9361-phy,xo_correction": "40000000",
         "ad9361-phy,model": "ad9363a",
         "local,kernel": "5.15.0-skycall-virtual",
-        PACING_ATTR: "sample_index",  # no DMA clock: streams advance when the peer moves samples
     }
+    if lockstep:
+        context_attrs[PACING_ATTR] = "sample_index"
     phy = Device(
         "iio:device0",
         PHY,
@@ -144,6 +149,7 @@ def pluto_devices(serial: str) -> tuple[dict[str, str], list[Device]]:
             Channel("voltage0", False, {**_dma_attrs(), "calibbias": "0"}, scan=(0, RX_FORMAT)),
             Channel("voltage1", False, {**_dma_attrs(), "calibbias": "0"}, scan=(1, RX_FORMAT)),
         ],
+        debug_attrs={"direct_reg_access": "0x0"},
         buffer_attrs={"data_available": "0"},
     )
     txdac = Device(
@@ -157,6 +163,7 @@ def pluto_devices(serial: str) -> tuple[dict[str, str], list[Device]]:
             _dds_tone(("altvoltage2", "TX1_Q_F1")),
             _dds_tone(("altvoltage3", "TX1_Q_F2")),
         ],
+        debug_attrs={"direct_reg_access": "0x0"},
         buffer_attrs={"data_available": "0"},
     )
     return context_attrs, [phy, rxadc, txdac]

@@ -102,7 +102,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.timeout_s = self.server.timeout_s = max(timeout_ms, 1) / 1000.0
                 self._reply(0)
             elif cmd in ("GETTRIG", "SET"):
-                model.device(args[0])
+                dev = model.device(args[0])
+                if cmd == "SET" and args[1:2] == ["BUFFERS_COUNT"]:
+                    model.set_kernel_buffers(dev.name, int(args[2]))
                 self._reply(0)
             elif cmd == "SETTRIG":
                 model.device(args[0])
@@ -166,9 +168,9 @@ class _Handler(socketserver.StreamRequestHandler):
             raise IioError(errno.EBUSY, f"{dev.name} is open on another connection")
         self.opened[dev.name] = (samples, enabled, cyclic)
         if dev.name == TXDAC:
-            self.server.model.open_tx(cyclic)
+            self.server.model.open_tx(cyclic, samples)
         else:
-            self.server.model.open_rx()
+            self.server.model.open_rx(samples)
         self._reply(0)
 
     def _close(self, dev_name: str) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from skycall.config.hw_profile import load_hw_profile
-from skycall.errors import ConfigError, MissingDependency
+from skycall.errors import ConfigError, MissingDependency, SkycallError
 from skycall.radio.base import RadioConfig
 from skycall.radio.calibration import estimate_tone_hz
 from skycall.radio.pluto import PlutoRadio
@@ -40,11 +40,25 @@ def test_pluto_profile_violations_raise_one_error_before_touching_the_device(con
     assert err.value.key == key and "pluto.toml" in err.value.file
 
 
+class FakeAdiPluto(types.SimpleNamespace):
+    """Stands in for ``adi.Pluto``: property writes land as attributes, IIO attribute writes in ``iio``."""
+
+    def __init__(self):
+        super().__init__(ctx=types.SimpleNamespace(attrs={}), iio={})
+
+    def _set_iio_dev_attr_str(self, name, value):
+        self.iio[name] = value
+
+    def _set_iio_attr(self, channel, name, output, value):
+        self.iio[(channel, name)] = value
+
+
 def test_allow_any_tx_lifts_only_the_guard():
     radio = PlutoRadio(load_hw_profile("pluto"), "ip:192.0.2.1")
-    radio._sdr = types.SimpleNamespace()
+    radio._sdr = FakeAdiPluto()
     radio.configure(RadioConfig(tx_freq_hz=2.4e9, sample_rate_sps=1e6, extra={"allow_any_tx": True}))
     assert radio._sdr.tx_lo == 2_400_000_000
+    assert radio._sdr.iio == {"xo_correction": "40000000", ("altvoltage1", "powerdown"): 0}
     with pytest.raises(ConfigError, match="tuning range"):
         radio.set_tx_freq(5e9)
 
@@ -88,6 +102,8 @@ class FakeSoapy(types.ModuleType):
 
 
 def test_hackrf_receive_counts_overflow_and_keeps_indices_absolute(monkeypatch):
+    """An overflow between two timed buffers: the lost samples come from the time stamps, the read after
+    it starts at the later index, one discontinuity is recorded; a timeout returns nothing."""
     fs = 2e6
     results = [(1000, 4, 0), (-4, 0, 0), (1000, 4, int(1500 * 1e9 / fs)), (-1, 0, 0)]
     soapy = FakeSoapy(results)
@@ -98,24 +114,56 @@ def test_hackrf_receive_counts_overflow_and_keeps_indices_absolute(monkeypatch):
     assert ("setFrequency", (soapy.SOAPY_SDR_RX, 0, L_BAND)) in soapy.device.calls
     radio.start()
     assert radio.read(1000)[0] == 0
-    assert len(radio.read(1000)[1]) == 0  # overflow reported
     first, x = radio.read(1000)
-    assert first == 1500 and radio.counters.overflows == 500  # 500 samples lost, known from the time stamps
-    assert radio.read(1000)[0] == 2500  # a timeout returns nothing at the next index
+    assert first == 1500 and len(x) == 1000  # 500 samples lost, known from the time stamps
+    assert radio.counters.overflows == 1 and radio.counters.lost_samples == 500
+    assert [(d.index, d.lost_samples) for d in radio.counters.discontinuities] == [(1500, 500)]
+    first, x = radio.read(1000, timeout_s=0.01)
+    assert first == 2500 and len(x) == 0  # a timeout: nothing, at the next index
 
 
-def test_hackrf_transmit_scales_and_counts_underflow(monkeypatch):
+def test_hackrf_gathers_partial_reads_and_finds_an_untimed_gap_by_the_host_clock(monkeypatch):
+    """No hardware time (a HackRF): the samples lost in an overflow are the host clock's count."""
+    fs = 2e6
+    results = [(600, 0, 0), (400, 0, 0), (-4, 0, 0), (1000, 0, 0)]
+    soapy = FakeSoapy(results)
+    monkeypatch.setitem(sys.modules, "SoapySDR", soapy)
+    radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
+    radio.open()
+    radio.configure(RadioConfig(rx_freq_hz=L_BAND, sample_rate_sps=fs, rx_gain_db=40))
+    radio.start()
+    radio.clock.restart(0, 100.0)  # the stream started at host time 100 s ...
+    monkeypatch.setattr("skycall.radio.soapy.time.monotonic", lambda: 100.01)  # ... and it is 10 ms later
+    first, x = radio.read(1000)
+    assert first == 0 and len(x) == 1000  # two partial reads gathered
+    first, x = radio.read(1000)
+    assert first == 20_000 - 1000 and radio.counters.lost_samples == 18_000  # the last 1000 end at "now"
+
+
+def _hackrf_transmitter(monkeypatch) -> tuple[FakeSoapy, SoapyRadio]:
     soapy = FakeSoapy([])
     monkeypatch.setitem(sys.modules, "SoapySDR", soapy)
     radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
     radio.open()
     radio.configure(RadioConfig(tx_freq_hz=L_BAND, sample_rate_sps=2e6, tx_gain_db=20))
     radio.start()
-    radio.write(np.full(10, 0.5 + 0.5j, np.complex64))
-    np.testing.assert_array_equal(soapy.sent, np.full(10, 0.5 + 0.5j))
+    return soapy, radio
+
+
+def test_hackrf_transmit_clips_to_full_scale_and_counts_underflow(monkeypatch):
+    soapy, radio = _hackrf_transmitter(monkeypatch)
+    radio.write(np.array([0.5 + 0.5j, 1.7 - 3.0j, -0.25j], np.complex64))
+    np.testing.assert_array_equal(soapy.sent, [0.5 + 0.5j, 127 / 128 - 1j, -0.25j])  # no int8 wrap-around
     assert radio.counters.underflows == 1
     with pytest.raises(ConfigError, match="max_gain_db"):
         radio.set_tx_gain(40)
+
+
+def test_hackrf_transmit_timeout_is_an_error_that_says_so(monkeypatch):
+    soapy, radio = _hackrf_transmitter(monkeypatch)
+    soapy.device.writeStream = lambda *a, **k: types.SimpleNamespace(ret=soapy.SOAPY_SDR_TIMEOUT)
+    with pytest.raises(SkycallError, match="writeStream timed out"):
+        radio.write(np.zeros(4, np.complex64))
 
 
 def test_hackrf_is_half_duplex():
@@ -153,3 +201,17 @@ def test_probe_without_hardware_says_so_and_fails(capsys):
 
     assert main(["probe", "--no-scan", "--uri", "ip:127.0.0.1:1"]) == 1
     assert "no radio found" in capsys.readouterr().out
+
+
+def test_pluto_selected_by_serial(monkeypatch):
+    from skycall.errors import HardwareNotFound
+    from skycall.radio.pluto_stream import find_by_serial
+
+    found = {"usb:1.4.5": "0456:b673 (Analog Devices Inc. PlutoSDR (ADALM-PLUTO)), serial=104473dc599300131100",
+             "usb:1.5.5": "0456:b673 (Analog Devices Inc. PlutoSDR (ADALM-PLUTO)), serial=1044730a199700191f00"}
+    monkeypatch.setattr("iio.scan_contexts", lambda: found)
+    assert find_by_serial("1044730a19") == "usb:1.5.5"
+    with pytest.raises(HardwareNotFound, match="no Pluto with a serial starting 'ffff'.*skycall probe"):
+        find_by_serial("ffff")
+    with pytest.raises(HardwareNotFound, match="2 Pluto"):
+        find_by_serial("1044")
