@@ -31,7 +31,8 @@ def load_call_speech(flow: Flowgraph, cache_dir: str | Path) -> Speech:
     """The flowgraph's WAV files, or espeak-ng speech as long as the talk time (cached in ``cache_dir``)."""
     generated = None
     if not (flow.call.speech_dl and flow.call.speech_ul):
-        generated = default_speech(float(np.clip(flow.call.hold_s, 2.0, 30.0)), cache_dir)
+        talk_s = flow.duration_s if flow.call.hold_until_end else flow.call.hold_s
+        generated = default_speech(float(np.clip(talk_s, 2.0, 30.0)), cache_dir)
     dl = load_speech(resolve_path(flow, flow.call.speech_dl)) if flow.call.speech_dl else generated
     ul = load_speech(resolve_path(flow, flow.call.speech_ul)) if flow.call.speech_ul else generated
     return Speech(dl=dl, ul=ul)

@@ -40,7 +40,7 @@ def run_call_inprocess(flow: Flowgraph, out_dir: str | Path, speech: Speech | No
     air_ul = AirModel(wf.sample_rate_sps, proc.tx_freq, flow.air.noise_floor_dbfs, flow.air.lo_offset_ppm,
                       flow.air.clock_offset_ppm, child_rng(rng))  # each loopback receiver applies its air
     call_id = call_id_for(flow.seed)
-    plan_gs, plan_hs = CallPlan(flow.call, "groundstation", call_id), CallPlan(flow.call, "handset", call_id)
+    plan_gs, plan_hs = (CallPlan(flow.call, role, call_id, n_slots) for role in ("groundstation", "handset"))
     phone.snapshot_slot = n_slots // 2
     t0 = time.monotonic()
     for k in range(n_slots):

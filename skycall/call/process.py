@@ -99,8 +99,8 @@ class SlotHarness:
         self.node, self.core, self.role, self.radio = node, core, role, radio
         if radio is not None and radio.own_clock:  # frames arrive at any phase of this side's slots
             core.call.listener.set_depth(OWN_CLOCK_PLAYOUT_FRAMES)
-        self.plan = CallPlan(node.flow.call, role, call_id_for(node.flow.seed))
         self.n_slots = int(node.duration_s / FRAME_S)
+        self.plan = CallPlan(node.flow.call, role, call_id_for(node.flow.seed), self.n_slots)
         self.slot = 0
         self.stop = False
         self._emitted = 0

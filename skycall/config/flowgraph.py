@@ -98,6 +98,8 @@ class CallConfig:
     placed_by: str = spec("handset", choices=ROLES, doc="which side dials")
     start_s: float = spec(1.0, lo=0.0, hi=3600.0, doc="when the call is dialled (stream time)")
     hold_s: float = spec(20.0, lo=0.0, hi=3600.0, doc="talk time before release")
+    hold_until_end: bool = spec(False, doc="talk until 1 s before the run ends (hold_s ignored): the call lasts "
+                                "as long as the run, e.g. skycall run --duration-s 300")
     speech_dl: str = spec("", doc="WAV sent satellite->phone (empty: espeak-ng speech)")
     speech_ul: str = spec("", doc="WAV sent phone->satellite (empty: espeak-ng speech)")
     feeder_ground_ms: float = spec(16.4, lo=0.0, hi=1000.0, doc="one-way feeder link + ground network delay "
