@@ -56,13 +56,21 @@ def status_due(slot: int, every_s: float = STATUS_EVERY_S) -> bool:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+_stop_signal: list[int] = []  # the stop signals received: a KeyboardInterrupt can be swallowed (see below)
+
+
 def _interrupt(signum, frame):
+    _stop_signal.append(signum)
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def stop_on_signals() -> None:
-    """SIGTERM and SIGHUP end the process like SIGINT (KeyboardInterrupt: records are saved)."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    """SIGINT, SIGTERM and SIGHUP end the process with a KeyboardInterrupt (records are saved).
+
+    The exception is raised wherever the main thread happens to be; raised inside a ``__del__`` (a
+    socket being collected) Python only prints it. So the signal is also remembered and
+    :meth:`SlotHarness.begin` raises it again at the next slot: a stop is never lost."""
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupt)
 
 
@@ -137,7 +145,10 @@ class SlotHarness:
         return self.stop
 
     def begin(self, slot: int) -> None:
-        """Before the core's step: control commands and the call script."""
+        """Before the core's step: control commands and the call script (and a stop signal whose
+        KeyboardInterrupt was swallowed)."""
+        if _stop_signal:
+            raise KeyboardInterrupt(signal.Signals(_stop_signal[0]).name)
         self.slot = slot
         self.poll()
         self.plan.apply(slot, self.session)

@@ -18,7 +18,8 @@ from skycall.transport.wire import MAX_EVENT_BYTES
 
 
 def test_hostile_telemetry_from_a_registered_process_does_not_stop_the_supervisor(tmp_path):
-    flow = write_flowgraph(tmp_path, duration_s=3.0, realtime=True, links=())  # no IQ: telemetry only
+    # no IQ: telemetry only; 8 s so that the handset still runs when the attack has been digested on a loaded machine
+    flow = write_flowgraph(tmp_path, duration_s=8.0, realtime=True, links=())
     sup = Supervisor(flow, tmp_path / "out", entries={"gs": BAD_TELEMETRY_PEER, "hs": PEER}, capture_logs=True)
     with sup:
         assert sup.wait_registered("gs", timeout_s=60)

@@ -6,6 +6,7 @@ and emits an ``rx`` telemetry event about every 0.1 s of stream with the sender'
 """
 
 import os
+import signal
 import sys
 
 import numpy as np
@@ -22,7 +23,16 @@ def tone(process_index: int, first: int, n: int, sample_rate_sps: float) -> np.n
     )
 
 
+_stopped: list[int] = []
+
+
+def _on_sigint(signum, frame):
+    _stopped.append(signum)  # remembered: raised inside a __del__ the KeyboardInterrupt would only be printed
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGINT, _on_sigint)
     node = Node.from_env()
     radio = LoopbackRadio(node)
     radio.start()
@@ -34,7 +44,7 @@ def main() -> int:
     got, index, next_event = [], 0, 0
     node.telemetry.emit("start", 0, chunk=chunk)
     try:
-        while index < total:
+        while index < total and not _stopped:
             n = min(chunk, total - index)
             radio.write(tone(node.index, index, n, fs))
             first, y = radio.read(n)
