@@ -134,6 +134,10 @@ class LoopbackRadio:
         self.node.telemetry.emit("rx_gap", self._rx_index, sender_expected=expected, sender_got=got)
 
     def stop(self) -> None:
+        """Close the receiver, then the transmitter (END, waiting for its reader to hang up): a peer
+        that stops at the same moment is then never waiting for this process's receiver."""
+        if self._rx is not None:
+            self._rx.close()
         if self._tx is not None:
             self._tx.close()
 

@@ -315,9 +315,11 @@ class Node:
         return server
 
     def close(self) -> None:
-        """Close every socket; a context of the node's own is terminated, which waits (each socket's
-        linger, bounded) until a reader still there took the last queued messages and END."""
-        for item in reversed(self._closeables):
+        """Close every socket, inputs first (a sender's close waits for its reader to hang up, so two
+        peers closing together must not both wait); a context of the node's own is terminated, which
+        waits (each socket's linger, bounded) until a reader still there took the last messages and END."""
+        inputs_first = sorted(reversed(self._closeables), key=lambda item: not isinstance(item, StreamIn))
+        for item in inputs_first:
             item.close()
         self._closeables.clear()
         if self._directory is not None:

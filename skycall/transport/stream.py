@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 from skycall.transport import security
 from skycall.transport._finite import copy_finite
@@ -70,6 +71,7 @@ _RCVMORE, _RCVTIMEO, _SNDTIMEO, _MAXMSGSIZE = (
 )
 _unpack_header, _pack_header = HEADER.unpack_from, HEADER.pack_into
 _C64 = np.dtype(np.complex64)
+_ACCEPTED, _DISCONNECTED = int(zmq.EVENT_ACCEPTED), int(zmq.EVENT_DISCONNECTED)
 
 
 @dataclass
@@ -137,6 +139,11 @@ class StreamOut:
         self._sock.setsockopt(_MAXMSGSIZE, _NO_INBOUND_BYTES)
         self._sndtimeo_ms = -1
         self._sock.linger = 0
+        # a Unix socket's readers are tracked so close() can wait for them to hang up (see close)
+        self._monitor = None
+        self._readers: set[int] = set()
+        if endpoint.startswith("ipc://"):
+            self._monitor = self._sock.get_monitor_socket(_ACCEPTED | _DISCONNECTED)
         self.endpoint = security.bind(self._sock, endpoint, curve)
 
     def send(self, samples: np.ndarray, first_index: int | None = None, flags: int = 0) -> bool:
@@ -220,16 +227,62 @@ class StreamOut:
     def close(self, send_end: bool = True) -> None:
         """Send an END message and close the socket. Idempotent.
 
-        A reader that is there gets up to ``send_timeout_s`` (the socket's linger, honoured when the
-        context terminates) to take what is still queued: a sender that ends right after its last
-        message must not lose it to a reader that is a little behind.
+        A reader that is there gets up to ``send_timeout_s`` (at least 0.5 s) to take what is still
+        queued: a sender that ends right after its last message must not lose it to a reader that is
+        a little behind. On TCP the socket's linger does this. On a Unix socket (``ipc://``) hanging
+        up first would lose it: the reader's libzmq (4.3) treats the hang-up as an I/O error while its
+        queue is full and discards what the kernel still holds for it — the last messages and END.
+        So there the sender keeps the connection until every reader that was connected when END went
+        out has hung up (closed its stream; a process that exits does), then closes without linger.
         """
         if self._sock.closed:
             return
-        if send_end and self._sent_any and not self._absent:
-            self._sock.linger = max(500, int(self.send_timeout_s * 1000))
-            self._send(self.next_index, FLAG_END, np.zeros(0, np.complex64), min(self.send_timeout_s, 1.0))
+        wait_s = max(0.5, self.send_timeout_s)
+        readers = self._connected_readers()
+        if send_end and self._sent_any and not self._absent and readers != set():
+            self._sock.linger = int(wait_s * 1000)
+            sent = self._send(self.next_index, FLAG_END, np.zeros(0, np.complex64), min(self.send_timeout_s, 1.0))
+            if sent and readers is not None and not self._wait_hang_up(readers, time.monotonic() + wait_s):
+                log.warning("%s: a reader is still connected %.1f s after END; closing", self.name, wait_s)
+                self._sock.linger = 0  # waited long enough
+        if self._monitor is not None:
+            self._sock.disable_monitor()
+            self._monitor.close()
         self._sock.close()
+
+    def _connected_readers(self) -> set[int] | None:
+        """File descriptors of the readers connected now (from the monitor); None without one."""
+        if self._monitor is None:
+            return None
+        self._take_events(0)
+        return set(self._readers)
+
+    def _take_events(self, timeout_ms: int) -> set[int]:
+        """Apply pending monitor events to ``_readers``; returns the descriptors that hung up."""
+        gone = set()
+        while self._monitor.poll(timeout_ms, zmq.POLLIN):
+            timeout_ms = 0
+            event = parse_monitor_message(self._monitor.recv_multipart())
+            if event["event"] == _ACCEPTED:
+                self._readers.add(event["value"])
+            elif event["event"] == _DISCONNECTED:
+                self._readers.discard(event["value"])
+                gone.add(event["value"])
+        return gone
+
+    def _wait_hang_up(self, readers: set[int], deadline: float) -> bool:
+        """Wait until each of ``readers`` hung up (True) or ``deadline`` (False).
+
+        A descriptor reused by a later connection is reported gone before it is accepted again, so
+        events are applied in order and later readers (which were sent nothing) are not waited for.
+        """
+        waiting = set(readers)
+        while waiting:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                return False
+            waiting -= self._take_events(min(left_ms, _IDLE_SLICE_MS))
+        return True
 
 
 class StreamIn:

@@ -88,9 +88,6 @@ def test_iq_crosses_processes_bit_identical_for_any_chunking_and_pacing(tmp_path
     assert done["gs"]["missing"] == 0 and done["hs"]["missing"] == 0 and done["hs"]["gaps"] == 0
 
 
-@pytest.mark.xfail(strict=False, reason="known since the stream protocol v2 (issue 20): about half the runs lose "
-                   "the receiver's last 56 samples and END at the sender's exit (the receiver then waits 10 s); "
-                   "before v2 it passed every time")
 def test_clock_offset_through_the_air_between_processes(tmp_path):
     pytest.importorskip("skycall.dsp.farrow")
     flow = _flowgraph(tmp_path, duplex=False, clock_ppm=20.0, floor=-200.0, lo_ppm=0.0, duration_s=0.2)

@@ -195,3 +195,45 @@ def test_sender_grows_its_buffer_and_copies_any_layout(ctx, rng):
         inp.read(4, out=np.empty(4, np.complex128))
     out.close()
     inp.close()
+
+
+def test_a_sender_closing_on_a_unix_socket_loses_nothing_to_a_reader_that_is_behind(tmp_path, rng):
+    """The last messages and END reach a reader whose queue is full when the sender closes.
+
+    libzmq 4.3 discards what the kernel still holds for a Unix-socket reader whose queue is full
+    when the writer hangs up; the sender's close must wait for the reader instead. Separate contexts
+    (as in two processes); the reader reads slowly so it is always behind.
+    """
+    import threading
+    import time
+
+    x = _noise(rng, 40 * 3000)
+    endpoint = f"ipc://{tmp_path}/s"
+    tx_ctx, rx_ctx = zmq.Context(), zmq.Context()
+    out = StreamOut(tx_ctx, sample_rate_sps=240e3, centre_freq_hz=1545e6, endpoint=endpoint, send_timeout_s=20)
+    inp = StreamIn(rx_ctx, out.endpoint, sample_rate_sps=240e3)
+    closed = []
+
+    def send() -> None:
+        for part in np.split(x, 40):
+            assert out.send(part)
+        out.close()
+        tx_ctx.destroy()
+        closed.append(time.monotonic())
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    got = []
+    while True:
+        time.sleep(0.005)  # behind: the reader's queue stays full
+        _, y = inp.read(4096, timeout_s=5)
+        got.append(y.copy())
+        if y.size < 4096:
+            break
+    inp.close()  # the reader hangs up (a process's node closes its inputs first)
+    hung_up = time.monotonic()
+    sender.join(30)
+    assert np.array_equal(np.concatenate(got), x) and inp.ended  # every sample, then END
+    assert inp.counters.read_timeouts == 0
+    assert closed and closed[0] <= hung_up + 5  # the sender waited for the hang-up, not for its 20 s
+    rx_ctx.destroy()
