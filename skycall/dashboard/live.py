@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: raw tap -> what the page shows of it
 SPECTRUM_TAPS = ("dl_mod", "dl_precomp", "rx")
 CONSTELLATION_TAP = "const"
-ENDPOINTS_EVERY_S = 0.5
+FINISHED_EVERY_S = 0.5  # how often the records are looked at (has the run finished?)
 #: page command -> (role of the process it goes to, control command); None: every process
 COMMANDS = {"dial": ("handset", "call"), "hangup": ("handset", "hangup"),
             "precompensation": ("groundstation", "precompensation"), "shutdown": (None, "shutdown")}
@@ -69,15 +69,29 @@ class LiveSource:
         self.run_state = "waiting"
         self.tap_messages = 0
         self._subs: dict[tuple[str, str], tuple[str, zmq.Socket]] = {}  # (proc, port) -> (endpoint, socket)
-        self._next_endpoints = 0.0
+        self._endpoints_stamp: tuple | None = None  # (inode, mtime, size) of the endpoints.json last read
+        self._next_finished_check = 0.0
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="dashboard-control")
         self._links: dict[str, ControlLink] = {}  # used on the worker thread only
 
     # -- sockets ---------------------------------------------------------------------------------
     def _wire(self) -> bool:
-        """Follow ``endpoints.json``; True when it changed."""
+        """Follow ``endpoints.json`` (looked at every frame, read when replaced): True when it changed.
+
+        Every frame, not every half second: a fast-mode call can stream its whole pass in under a
+        second, and a tap subscribed late shows nothing of it."""
+        try:
+            info = (self.run_dir / "endpoints.json").stat()
+        except FileNotFoundError:
+            return False
+        stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+        if stamp == self._endpoints_stamp:
+            return False
         table = read_endpoints(self.run_dir)
-        if table is None or table == self.endpoints:
+        if table is None:
+            return False
+        self._endpoints_stamp = stamp
+        if table == self.endpoints:
             return False
         self.endpoints = table
         wanted = {}
@@ -100,9 +114,9 @@ class LiveSource:
     def poll(self) -> dict:
         """One frame (see module docstring)."""
         now = time.monotonic()
-        if now >= self._next_endpoints:
-            self._next_endpoints = now + ENDPOINTS_EVERY_S
-            self._wire()
+        self._wire()
+        if now >= self._next_finished_check:
+            self._next_finished_check = now + FINISHED_EVERY_S
             if self.run_state != "finished" and (records_time(self.run_dir) or 0.0) >= self.started_wall:
                 self.run_state = "finished"
         events, spectra, const = [], {}, {}

@@ -139,3 +139,20 @@ def test_a_viewer_subscribed_before_the_collector_does_not_pass_for_it(ctx, tmp_
         viewer.close()
         collector.close()
         tele.close()
+
+
+def test_a_tap_registered_after_the_first_frame_is_wired_at_the_next_frame(ctx, tmp_path):
+    """A fast-mode call streams its whole pass in under a second: a late subscription would show nothing."""
+    source = LiveSource(tmp_path, ctx)
+    tap = RawTap(ctx)
+    try:
+        source.poll()  # no endpoints.json yet
+        (tmp_path / "endpoints.json").write_text(json.dumps({"hs": {"rx.raw": tap.endpoint}}))
+        source.poll()
+        assert ("hs", "rx.raw") in source._subs  # at once, not at the next half-second check
+        same = source._subs[("hs", "rx.raw")]
+        source.poll()  # unchanged file: nothing rewired
+        assert source._subs[("hs", "rx.raw")] is same
+    finally:
+        source.close()
+        tap.close()
