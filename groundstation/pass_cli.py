@@ -33,6 +33,7 @@ from groundstation.orbit import CircularOrbit, SGP4Orbit
 from groundstation.passes import Observer, find_passes, next_pass
 from groundstation.trajectory import DL_FREQ_HZ, UL_FREQ_HZ, ChannelTrajectory
 from skycall.errors import ConfigError
+from skycall.fileio import atomic_path, atomic_write
 from skycall.modem.waveform import WaveformConfig
 
 
@@ -177,8 +178,7 @@ def run(args: argparse.Namespace) -> int:
     _print_summary(traj, summary, cells_text, args, sinr)
     _print_budget(traj, beams, budget, args, sinr)
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"samples": samples, **summary}, fh, indent=1)
+        atomic_write(args.json, json.dumps({"samples": samples, **summary}, indent=1))
     if args.plot:
         _plot(traj, args.plot, args.freq_hz)
     return 0
@@ -270,5 +270,6 @@ def _plot(traj: ChannelTrajectory, path: str, freq_hz: float) -> None:
     for ax in (ax_f, ax_el, ax_snr):
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)

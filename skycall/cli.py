@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     except SkycallError as err:
         print(f"skycall {top.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a file the command reads or writes (-vv: the traceback)
+        if top.verbose >= 2:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"skycall {top.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

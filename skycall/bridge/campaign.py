@@ -27,6 +27,7 @@ import numpy as np
 from skycall.bridge.runner import SrsranRun, absolute_paths, flowgraph_toml
 from skycall.bridge.summary import write_summary
 from skycall.config.flowgraph import Flowgraph
+from skycall.fileio import atomic_write
 
 RATE_SPAN_HZ = 200.0  # the ramp's offset stays where random access is reliable (< 250 Hz at the eNodeB)
 EDGE_KM = 30.0
@@ -166,7 +167,7 @@ def run_campaign(base: Flowgraph, out: Path, only: list[str] | None = None, poin
         results["pass"] = run_pass(base, out, pass_s, resume)
     results["envelope"] = {name: {"sync": sweep["sync_envelope"], "access": sweep["envelope"]}
                            for name, sweep in results["sweeps"].items()}
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
+    atomic_write(out / "results.json", json.dumps(results, indent=1, default=_jsonable) + "\n")
     write_campaign_report(results, out)
     return results
 

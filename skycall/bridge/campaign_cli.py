@@ -28,6 +28,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from skycall.bridge.campaign import run_campaign
     from skycall.bridge.srsran import find_srsran
+    from skycall.fileio import output_dir
 
     base = load_flowgraph(args.flowgraph)
     if base.srsran is None:
@@ -38,7 +39,7 @@ def run(args) -> int:
         if not getattr(args, key) > 0:
             raise ConfigError("<cli>", "--" + key.replace("_", "-"), f"{getattr(args, key)} must be > 0")
     find_srsran(base)  # one clear message before anything runs
-    results = run_campaign(base, Path(args.out), args.only, args.point_s, args.pass_s, args.quick, args.repeats,
+    results = run_campaign(base, output_dir(args.out), args.only, args.point_s, args.pass_s, args.quick, args.repeats,
                            args.resume)
     for name, sweep in results["sweeps"].items():
         shown = {k: "none" if sweep[k] is None else f"{sweep[k] * sweep['scale']:g} {sweep['unit']}"

@@ -4,6 +4,7 @@ import html
 import json
 from pathlib import Path
 
+from skycall.fileio import atomic_write
 from skycall.quality.report import _png
 
 _STYLE = ("body{font-family:sans-serif;margin:1.5em;max-width:75em}table{border-collapse:collapse;font-size:12px;"
@@ -86,8 +87,8 @@ def write_run_report(summary: dict, run_dir: Path) -> Path:
             + "<h2>pass</h2><pre>" + html.escape(json.dumps(s["pass"], indent=1)) + "</pre>"
             + "<h2>events</h2>" + table(["t_s", "wall_s", "proc", "event", "cfo_hz", "ta", "ta_offset"], s["events"]))
     path = run_dir / "report.html"
-    path.write_text(page(f"srsRAN through skycall bridge: {summary['run']['channel']} channel", body,
-                         {"timeline": _png(fig)}))
+    atomic_write(path, page(f"srsRAN through skycall bridge: {summary['run']['channel']} channel", body,
+                            {"timeline": _png(fig)}))
     return path
 
 
@@ -163,5 +164,5 @@ def write_campaign_report(results: dict, out: Path) -> Path:
                     [{"where": r["where"], "precompensation": r["precompensation"], **w} for r in results["pass"]
                      for w in r["windows"]], "rach_complete"))
     path = out / "report.html"
-    path.write_text(page("skycall interop: srsRAN 4G through the beam emulator", body, figs))
+    atomic_write(path, page("skycall interop: srsRAN 4G through the beam emulator", body, figs))
     return path

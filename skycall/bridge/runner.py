@@ -34,6 +34,7 @@ from skycall.bridge.console import parse_line
 from skycall.bridge.srsran import NetworkNamespace, enb_command, environment, find_srsran, line_buffered, ue_command
 from skycall.config.flowgraph import SRSRAN_RATES_SPS, TOML_NAMES, Flowgraph, load_flowgraph, resolve_path
 from skycall.config.schema import read_toml
+from skycall.fileio import atomic_write
 
 _GRACE_S = 10.0
 _POLL_S = 0.2
@@ -191,7 +192,7 @@ class SrsranRun:
         self.out.mkdir(parents=True, exist_ok=True)
         for name in ("telemetry.jsonl", "bridge.jsonl", "commands.txt"):
             (self.out / name).unlink(missing_ok=True)
-        (self.out / "flowgraph.toml").write_text(flowgraph_toml(self.flow))  # what ran; the bridge reads it
+        atomic_write(self.out / "flowgraph.toml", flowgraph_toml(self.flow))  # what ran; the bridge reads it
         env = environment(install, self.out)
         direct = self.cfg.channel == "direct"
         enb_tx, enb_rx, ue_tx, ue_rx = (f"tcp://127.0.0.1:{p}" for p in free_ports(4))
@@ -229,7 +230,7 @@ class SrsranRun:
             "exit_codes": {k: v for k, v in codes.items() if v is not None},
             "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
         }
-        (self.out / "run.json").write_text(json.dumps(run_info, indent=1) + "\n")
+        atomic_write(self.out / "run.json", json.dumps(run_info, indent=1) + "\n")
         self._write_telemetry()
         return write_summary(self.out)
 
@@ -244,7 +245,7 @@ class SrsranRun:
                 index = int(np.interp(event["wall"], [e["wall"] for e in status], [e["index"] for e in status]))
                 event["index"], event["t_s"] = index, index / fs
         merged = sorted(bridge + self.events, key=lambda e: e["wall"])
-        (self.out / "telemetry.jsonl").write_text("".join(json.dumps(e) + "\n" for e in merged))
+        atomic_write(self.out / "telemetry.jsonl", "".join(json.dumps(e) + "\n" for e in merged))
 
 
 def absolute_paths(flow: Flowgraph) -> Flowgraph:

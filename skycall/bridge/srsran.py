@@ -22,6 +22,7 @@ from pathlib import Path
 
 from skycall.config.flowgraph import SRSRAN_RATES_SPS, Flowgraph, resolve_path
 from skycall.errors import MissingDependency, SkycallError
+from skycall.fileio import atomic_write
 
 ENV_VAR = "SKYCALL_SRSRAN"
 _CONFS = ("enb", "rr", "rb", "sib", "ue")
@@ -108,7 +109,7 @@ def sib_config(install: SrsranInstall, flow: Flowgraph, run_dir: Path) -> Path:
     if n != 1:
         raise SkycallError(f"{path}: expected one zero_correlation_zone_config to set, found {n}")
     out = Path(run_dir) / "sib.conf"
-    out.write_text(text)
+    atomic_write(out, text)
     return out
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from skycall.errors import SkycallError
+from skycall.fileio import atomic_write
 
 #: The unmodified stack's envelope as measured here (``skycall interop``; docs/srsran.md): the largest DL
 #: offset for cell search and SIB1, the largest UL offset at the eNodeB at which random access completes
@@ -188,7 +189,7 @@ def write_summary(run_dir: str | Path) -> dict:
     from skycall.bridge.report import write_run_report
 
     summary = summarise(run_dir)
-    (Path(run_dir) / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write(Path(run_dir) / "summary.json", json.dumps(summary, indent=1) + "\n")
     write_run_report(summary, Path(run_dir))
     return summary
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,10 @@ class SideRecord:
     @classmethod
     def load(cls, out_dir: str | Path, side: str) -> "SideRecord":
         out = Path(out_dir)
-        with np.load(out / f"{side}.npz") as z:
+        path = out / f"{side}.npz"
+        if path.exists() and not zipfile.is_zipfile(path):  # np.load would take it for a pickle and say so
+            raise ValueError(f"{path.name} is not an .npz archive (damaged or not written by skycall)")
+        with np.load(path) as z:
             arrays = {k: z[k] for k in z.files}
         extra = {k[2:]: arrays.pop(k) for k in list(arrays) if k.startswith("x_")}
         meta = json.loads((out / f"{side}.json").read_text())

@@ -15,11 +15,11 @@ Both are None when the measured curve does not cross the target inside the sweep
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from skycall.errors import SkycallError
+from skycall.fileio import atomic_path, atomic_write
 from skycall.metrics.ber_theory import ebn0_at_ber, qpsk_ber, qpsk_ebn0_db, viterbi_union_bound
 from skycall.modem.ber import point_record, simulate_chain, simulate_genie
 from skycall.modem.profiles import PROFILES, get_profile
@@ -138,7 +138,8 @@ def plot(result: dict, path: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
 
 
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         raise SkycallError(f"--frames must be >= 1, got {args.frames}")
     result = sweep(args)
     if args.json:
-        Path(args.json).write_text(json.dumps(_json_safe(result), indent=2) + "\n")
+        atomic_write(args.json, json.dumps(_json_safe(result), indent=2) + "\n")
     if args.plot:
         plot(result, args.plot)
     return 0

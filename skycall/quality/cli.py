@@ -46,6 +46,7 @@ def _sigterm_as_interrupt():
 
 
 def run(args) -> int:
+    from skycall.fileio import output_dir
     from skycall.quality.campaign import run_campaign
     from skycall.quality.executors import DaskCluster, LocalPool
     from skycall.quality.report import write_html
@@ -69,7 +70,7 @@ def run(args) -> int:
             calls += expanded[len(expanded) // 2 : len(expanded) // 2 + 1] if args.quick else expanded
     if not calls:
         raise ConfigError(str(args.suites), "scenario", "no scenario selected (none marked quick = true?)")
-    out = Path(args.out)
+    out = output_dir(args.out)
     executor = (DaskCluster(args.cluster, args.scheduler_file) if distributed
                 else LocalPool(max(1, min(args.jobs or os.cpu_count() or 1, len(calls)))))
     with _sigterm_as_interrupt(), executor:

@@ -37,6 +37,7 @@ from scipy import signal
 
 from skycall.config.hw_profile import HwProfile
 from skycall.errors import ConfigError, SkycallError
+from skycall.fileio import atomic_write
 
 log = logging.getLogger(__name__)
 DC_GUARD_HZ = 2000.0  # a line this close to DC is the receiver's DC offset or the LO leakage, not a tone
@@ -103,7 +104,7 @@ def store_calibration(cal: DeviceCalibration, path: Path | None = None) -> Path:
                 lines.append(f"{key} = {json.dumps(value)}")
         lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    atomic_write(path, "\n".join(lines))
     return path
 
 

@@ -53,6 +53,8 @@ def add_arguments(parser) -> None:
 
 def twin_config(args) -> VirtualPlutoConfig | None:
     """The twin's table (``--twin``), or one built from the flags; None with ``--lockstep``."""
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise ConfigError("<cli>", "--port", f"{args.port} is not a TCP port (0-65535; 0 = any free one)")
     if args.lockstep:
         return None
     if args.twin:
@@ -84,7 +86,11 @@ def build(args, on_fatal=None) -> tuple[IiodServer, PeerLink | AirLink | None]:
             time.sleep(twin.power_up_s)  # this board powers up later than the run started
         model = VirtualPluto(twin=twin)
         port = twin.port if args.port is None else args.port
-    server = IiodServer(model, args.host, port)
+    try:
+        server = IiodServer(model, args.host, port)
+    except OSError as err:
+        raise SkycallError(f"cannot listen on {args.host}:{port} ({err.strerror}): pick another --host or --port "
+                           "(--port 0 takes any free one)") from None
     model.serial = model.serial or f"virtual-{server.port}"
     peer_endpoint = args.peer_endpoint or (f"tcp://{args.peer}" if args.peer else None)
     air_endpoint = args.air_endpoint

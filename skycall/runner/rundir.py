@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 
 from skycall.errors import SkycallError
-from skycall.fileio import atomic_write
+from skycall.fileio import atomic_write, output_dir
 from skycall.transport import security
 from skycall.transport.control import ENDPOINTS_FILE
 
@@ -63,11 +63,8 @@ class RunDir:
             raise RunDirError(f"--out {self.path}: cannot prepare the run directory: {err}") from None
 
     def _make(self) -> None:
-        path = self.path
-        if path.exists() and not path.is_dir():
-            raise RunDirError(f"--out {path} is a file, not a directory: choose another --out")
+        path = output_dir(self.path, mode=0o700)
         try:
-            path.mkdir(mode=0o700, parents=True, exist_ok=True)
             info = path.stat()
             if info.st_uid != os.getuid():
                 raise RunDirError(f"--out {path} belongs to uid {info.st_uid}, not to you: choose your own directory")

@@ -16,6 +16,7 @@ import soundfile
 from scipy.signal import resample_poly
 
 from skycall.errors import MissingDependency, SkycallError
+from skycall.fileio import atomic_path
 from skycall.rng import make_rng
 from skycall.vocoder.base import SAMPLE_RATE_HZ
 
@@ -81,7 +82,8 @@ def write_wav(path: str | Path, pcm: np.ndarray, sample_rate_hz: int = SAMPLE_RA
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pcm16 = np.clip(np.rint(pcm * 32768.0), -32768, 32767).astype(np.int16)
-    soundfile.write(str(path), pcm16, int(sample_rate_hz), subtype="PCM_16")
+    with atomic_path(path) as tmp:  # a reader (another process taking the cached speech) never sees half a file
+        soundfile.write(str(tmp), pcm16, int(sample_rate_hz), subtype="PCM_16")
     return path
 
 

@@ -1,6 +1,7 @@
 """Issue 20 #11, #12, #13, #16, #17: what ``skycall run`` is given — NaN and everything a run reads later
 is refused by ``validate`` and by ``run`` before anything starts; an unusable ``--out``, a path-like
-process name, a reused or shared run directory each get one clear answer."""
+process name, a reused or shared run directory each get one clear answer; so do the campaign's
+``--out`` and any file a command cannot write."""
 
 import os
 import shutil
@@ -86,6 +87,21 @@ def test_an_unusable_out_directory_gets_one_clear_message(tmp_path, capsys, make
     assert main(["run", str(flow), "--out", str(out), *peer_entries("gs", "hs")]) == 2
     err = capsys.readouterr().err
     assert why in err and "--out" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("make", [_file, _under_file])
+def test_the_campaign_refuses_an_unusable_out_before_any_call(tmp_path, capsys, make):
+    out, why = make(tmp_path)
+    assert main(["quality", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert why in err and "--out" in err and "Traceback" not in err, err
+
+
+def test_a_file_a_command_cannot_write_is_one_line_not_a_traceback(tmp_path):
+    target = tmp_path / "missing" / "pass.json"
+    res = skycall("pass", "--altitude-km", "600", "--lat", "48", "--lon", "11", "--next-pass", "--json", target)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.strip().splitlines() == [f"skycall pass: error: {target}: No such file or directory"]
 
 
 def test_a_path_like_process_name_is_refused(tmp_path, capsys):

@@ -55,6 +55,23 @@ def test_write_wav_round_trip_within_int16_quantisation(tmp_path):
     assert np.max(np.abs(load_speech(path) - pcm)) <= 0.5 / 32768 + 1e-9
 
 
+def test_write_wav_never_leaves_half_a_file(tmp_path, monkeypatch):
+    """Two processes share the cached speech: a reader sees no file or a whole one (temp + rename)."""
+    path = write_wav(tmp_path / "w.wav", np.zeros(800, np.float32), 8000)
+    real_write = soundfile.write
+
+    def dies_half_way(file, data, *args, **kw):
+        assert file != str(path)  # the writer never writes the final name itself
+        real_write(file, data[: data.size // 2], *args, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(soundfile, "write", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        write_wav(path, np.ones(1600, np.float32) * 0.5, 8000)
+    assert np.array_equal(load_speech(path), np.zeros(800, np.float32))  # the previous file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["w.wav"]  # no temporary left behind
+
+
 def test_unreadable_files_give_one_clear_error(tmp_path):
     with pytest.raises(SpeechFileError, match="cannot read speech file .*missing.wav"):
         load_speech(tmp_path / "missing.wav")
