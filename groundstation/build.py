@@ -17,20 +17,23 @@ from skycall.dsp.level import LevelNormaliser
 from skycall.rng import make_rng
 from skycall.vocoder.base import get_vocoder
 
-#: headroom of the strongest downlink sample over a real radio's full scale
-REAL_RADIO_PEAK_ES_AMPLITUDE = 0.3
+#: RMS of a real radio's downlink (signal + the transmitted receiver noise) at the pass's best Es/N0,
+#: full scale 1: about 10 dB of headroom for the peaks
+REAL_RADIO_DL_RMS = 0.3
 
 
 def dl_noise_power(flow: Flowgraph, scenario: Scenario, loopback: bool, sps: int) -> float:
-    """Noise power per sample the downlink Es/N0 refers to.
+    """Noise power per sample N the downlink Es/N0 refers to.
 
-    Loopback: the air's noise floor. A real radio: chosen so the best Es/N0 of the pass gives an
-    amplitude of ``REAL_RADIO_PEAK_ES_AMPLITUDE`` (the receiver's own noise then sets the real SNR).
+    Loopback: the air's noise floor (the air adds it). A real radio transmits the noise with the
+    signal (:mod:`groundstation.handset_channel`): N is chosen so that signal plus noise have an RMS of
+    :data:`REAL_RADIO_DL_RMS` at the best Es/N0 of the pass, where the signal's power per sample is
+    ``N·10^(Es/N0/10)/sps``: ``N = RMS² / (1 + 10^(Es/N0_max/10)/sps)``.
     """
     if loopback:
         return 10.0 ** (flow.air.noise_floor_dbfs / 10.0)
     best = float(np.nanmax(scenario.trajectory.dl.esn0_db)) + flow.beam.esn0_offset_db
-    return REAL_RADIO_PEAK_ES_AMPLITUDE**2 * sps / 10.0 ** (best / 10.0)
+    return REAL_RADIO_DL_RMS**2 / (1.0 + 10.0 ** (best / 10.0) / sps)
 
 
 def build_satellite(flow: Flowgraph, speech: Speech, loopback: bool = True,
@@ -53,7 +56,8 @@ def build_satellite(flow: Flowgraph, speech: Speech, loopback: bool = True,
                       rng=make_rng(flow.seed + 7))
         window = UplinkWindow(fs, wf.samples_per_frame, common_ta_s(dl_tables.delay_ref_s, delay_comp),
                               latency_s=level.block / fs if level is not None else 0.0)
-    dl, ul = handset_paths(flow, traj, wf, dl, ul, noise, level)  # + co-channel beams, fading, shadowing ([channel])
+    dl, ul = handset_paths(flow, traj, wf, dl, ul, noise, level,  # + co-channel beams, fading, shadowing ([channel])
+                           transmit_dl_noise=not loopback)
     beam_id = int(traj.beam_id[0])
     sat = Satellite(wf, dl, ul, get_vocoder(flow.call.vocoder), speech.dl, SAT_ID, beam_id, dl_only=dl_only,
                     ul_window=window)

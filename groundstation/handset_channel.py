@@ -1,9 +1,14 @@
 """What reaches the handset's antenna, and what the satellite receives from it: the pass channel plus the
 handset's surroundings (``[channel]``: co-channel beams, fading, shadowing).
 
-Downlink (then the air or the real receiver adds the receiver noise)::
+Downlink, with the phone's receiver noise ``w`` (power ``N``, the budget's reference)::
 
-    y[n] = h_dl(n) · ( P_dl{x}[n] + Σ_i i_i[n] )
+    y[n] = h_dl(n) · ( P_dl{x}[n] + Σ_i i_i[n] ) + w[n]
+
+In loopback the air adds ``w``. A real radio cannot: the phone's own receiver sees the signal at the
+cable's SNR (26 dB on the shipped bench, whatever the pass), so the ground station transmits ``w``
+with the signal and the phone's SNR follows the link budget (its own noise adds ``10·log10(1 + N_rx/N)``,
+0.1 dB at 26 dB). ``w`` does not fade: it is the receiver's, not the path's.
 
 Uplink (the pass path adds the satellite receiver's noise after its own gain)::
 
@@ -24,7 +29,7 @@ to the ground station's record (``sinr_db``, ``c_over_i_db``, ``channel_gain_db`
 import numpy as np
 
 from groundstation.interference import CoChannelInterference, predicted_sinr_db, rc_overlap
-from groundstation.pass_channel import PassPath
+from groundstation.pass_channel import PassPath, complex_noise
 from skycall.channel.fading import FlatFading, doppler_spread_hz
 from skycall.channel.shadowing import ShadowingStates
 from skycall.channel.tr38811 import k_factor_db
@@ -32,7 +37,7 @@ from skycall.config.flowgraph import DL_FREQ_HZ, UL_FREQ_HZ
 from skycall.rng import make_rng
 
 #: seed offsets of the channel's random sources (the flowgraph seed + these)
-SEED_FADING_DL, SEED_FADING_UL, SEED_SHADOWING, SEED_INTERFERENCE = 11, 12, 13, 14
+SEED_FADING_DL, SEED_FADING_UL, SEED_SHADOWING, SEED_INTERFERENCE, SEED_DL_NOISE = 11, 12, 13, 14, 15
 
 
 def _grid_index(traj, sample_rate_sps: float) -> np.ndarray:
@@ -144,12 +149,16 @@ class _OnPassPath:
 
 
 class HandsetDownlink(_OnPassPath):
-    """``y = h · (P{x} + Σ i)`` (module docstring); ``process(x, first_index)`` like a PassPath."""
+    """``y = h · (P{x} + Σ i) [+ w]`` (module docstring); ``process(x, first_index)`` like a PassPath.
+
+    ``noise_rng``: adds the receiver noise ``w`` of power ``path.noise_power`` (a real radio; None in
+    loopback, where the air adds it)."""
 
     def __init__(self, path: PassPath, interference: CoChannelInterference | None, fading: FlatFading | None,
-                 quality: LinkQuality, sample_rate_sps: float):
+                 quality: LinkQuality, sample_rate_sps: float, noise_rng: np.random.Generator | None = None):
         self.path, self.interference, self.fading, self.quality = path, interference, fading, quality
         self.sample_rate_sps = float(sample_rate_sps)
+        self.noise_rng = noise_rng
         self.last_status: dict = {}
 
     def process(self, x: np.ndarray, first_index: int) -> np.ndarray:
@@ -162,7 +171,9 @@ class HandsetDownlink(_OnPassPath):
             gain_db = 10.0 * np.log10(max(self.fading.last_power_gain, 1e-30))
         t_mid = (first_index + 0.5 * len(x)) / self.sample_rate_sps
         self.last_status = {k: float(v) for k, v in self.quality.at(t_mid, gain_db).items()}
-        return y
+        if self.noise_rng is not None:
+            y = y + complex_noise(self.noise_rng, len(x), self.path.noise_power)
+        return y.astype(np.complex64, copy=False)
 
     @property
     def compensated(self) -> np.ndarray | None:
@@ -187,13 +198,17 @@ class HandsetUplink(_OnPassPath):
         return self.path.process(self.fading.process(x, first_index) if self.fading else x, first_index)
 
 
-def handset_paths(flow, traj, waveform, dl: PassPath, ul: PassPath | None, dl_noise_power: float, ul_level=None):
+def handset_paths(flow, traj, waveform, dl: PassPath, ul: PassPath | None, dl_noise_power: float, ul_level=None,
+                  transmit_dl_noise: bool = False):
     """Wrap the pass paths with the flowgraph's ``[channel]`` (interference, fading, shadowing); ``ul_level``
-    normalises the received uplink first (see :class:`HandsetUplink`)."""
+    normalises the received uplink first (see :class:`HandsetUplink`); ``transmit_dl_noise``: a real radio
+    sends the phone's receiver noise with the downlink (module docstring)."""
     fs = waveform.sample_rate_sps
     shadowing = shadowing_states(flow, traj, fs)
+    noise_rng = make_rng(flow.seed + SEED_DL_NOISE) if transmit_dl_noise else None
     down = HandsetDownlink(dl, co_channel_interference(flow, traj, waveform, dl_noise_power),
-                           flat_fading(flow, traj, fs, "dl", shadowing), LinkQuality.of_run(flow, traj, waveform), fs)
+                           flat_fading(flow, traj, fs, "dl", shadowing), LinkQuality.of_run(flow, traj, waveform), fs,
+                           noise_rng)
     up = HandsetUplink(ul, flat_fading(flow, traj, fs, "ul", shadowing), ul_level) if ul is not None else None
     return down, up
 

@@ -77,6 +77,12 @@ class PassTables:
         return cls(index, lt.doppler_hz, -lt.precomp_hz, delay, lt.esn0_db + esn0_offset_db, ref)
 
 
+def complex_noise(rng: np.random.Generator, n: int, power: float) -> np.ndarray:
+    """``n`` samples of circular complex Gaussian noise of mean power ``power`` (complex64)."""
+    w = rng.standard_normal((n, 2), dtype=np.float32) * np.float32(np.sqrt(power / 2))
+    return w.view(np.complex64)[:, 0]
+
+
 class PassPath:
     """One direction of the pass channel (see the module docstring for the two orders).
 
@@ -130,8 +136,7 @@ class PassPath:
         y = self._doppler.process(self._delay.process((x * amp).astype(np.complex64), first_index), first_index)
         if self.compensate:
             y = self._comp.process(y, first_index)
-        w = self.rng.standard_normal((len(x), 2), dtype=np.float32) * np.float32(np.sqrt(self.noise_power / 2))
-        return (y + w.view(np.complex64)[:, 0]).astype(np.complex64)
+        return (y + complex_noise(self.rng, len(x), self.noise_power)).astype(np.complex64)
 
     def state(self, index: int) -> dict:
         """The channel at absolute sample ``index``: Doppler, beam-centre Doppler, what is left of it

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from groundstation.build import dl_noise_power
+from groundstation.build import REAL_RADIO_DL_RMS, dl_noise_power
 from groundstation.handset_channel import handset_paths
 from groundstation.interference import CoChannelInterference, rc_overlap
 from groundstation.pass_channel import PassPath, PassTables
@@ -24,6 +24,7 @@ WF = waveform()
 FS = WF.sample_rate_sps
 N_SLOT = WF.samples_per_frame
 DEMO = Path(__file__).resolve().parents[3] / "flowgraphs" / "loopback_call.toml"
+BENCH_SNR_DB = 26.0  # the phone's ADC SNR on the shipped bench (virtual lab: 26 dB)
 
 
 def test_overlap_against_the_transmit_filters_spectrum():
@@ -75,7 +76,9 @@ def test_chunking_is_bit_exact_and_copy_continues():
     np.testing.assert_array_equal(ci.generate(n - cut, cut), y[cut:])
 
 
-def measured_sinr_db(flow, n_slots: int = 5, start_slot: int = 2) -> tuple[float, float, dict]:
+def measured_sinr_db(
+    flow, n_slots: int = 5, start_slot: int = 2, real_radio: bool = False
+) -> tuple[float, float, dict]:
     """SINR at the matched filter measured from the received samples, and the prediction for the window.
 
     The received stream (serving beam, interferers, the air's noise) minus the serving beam alone
@@ -83,26 +86,32 @@ def measured_sinr_db(flow, n_slots: int = 5, start_slot: int = 2) -> tuple[float
     serving carrier's true residual Doppler and matched-filtered (RRC). Signal: mean power of the
     serving beam at its best sampling phase; interference + noise: mean power over every sample (all
     symbol timings of the interferers).
+
+    ``real_radio``: the ground station transmits the receiver noise with the signal, and the phone's
+    own receiver adds noise :data:`BENCH_SNR_DB` below the transmitted RMS (the shipped bench's cable).
     """
     sc = build_scenario(flow)
     traj = sc.trajectory
-    noise = dl_noise_power(flow, sc, True, WF.sps)
+    noise = dl_noise_power(flow, sc, not real_radio, WF.sps)
     comp = flow.beam.precompensation
 
     def pass_path():
         tables = PassTables.from_trajectory(traj, "dl", FS, flow.beam.esn0_offset_db)
         return PassPath(tables, FS, WF.sps, noise, comp, uplink=False)
 
-    down, _ = handset_paths(flow, traj, WF, pass_path(), None, noise)
+    down, _ = handset_paths(flow, traj, WF, pass_path(), None, noise, transmit_dl_noise=real_radio)
     alone = pass_path()
-    air = AirModel(FS, 1545e6, flow.air.noise_floor_dbfs, 0.0, 0.0, make_rng(99))
+    floor_dbfs = 20 * np.log10(REAL_RADIO_DL_RMS) - BENCH_SNR_DB if real_radio else flow.air.noise_floor_dbfs
+    air = AirModel(FS, 1545e6, floor_dbfs, 0.0, 0.0, make_rng(99))
     serving = CoChannelInterference(FS, WF, np.array([0]), np.ones((1, 1)), np.zeros((1, 1)), make_rng(5))
     first, n = start_slot * N_SLOT, n_slots * N_SLOT
     lead = serving.carrier(0, first, 0)
     down.process(lead, 0)
     alone.process(lead, 0)
     x = serving.carrier(0, n, first)
-    received = air.process(down.process(x, first), first)
+    sent = down.process(x, first)
+    down.last_status["sent_rms"] = float(np.sqrt(np.mean(np.abs(sent) ** 2)))
+    received = air.process(sent, first)
     reference = alone.process(x, first)
     f_serving = traj.dl.residual_doppler_hz if comp else traj.dl.doppler_hz
     baseband = TrajectoryRotator(FS, np.round(traj.t_s * FS).astype(np.int64), f_serving, sign=-1)
@@ -135,6 +144,17 @@ def test_interference_off_leaves_the_snr():
     esn0 = np.interp(2.5 * N_SLOT / FS, sc.trajectory.t_s, sc.trajectory.dl.esn0_db)
     assert predicted == pytest.approx(esn0, abs=0.05)
     assert measured == pytest.approx(esn0, abs=0.5)
+
+
+@pytest.mark.parametrize("offset_s,interference", [(-100.0, "co-channel"), (-250.0, "co-channel"), (-100.0, "off")])
+def test_a_real_radio_transmits_the_noise_so_the_phone_sees_the_budget(offset_s, interference):
+    """Over a cable the phone's own receiver would see the signal at the bench's SNR whatever the pass;
+    the ground station sends the budget's noise with it, so the phone measures C/(N+I) of the pass
+    (its own noise costs 10·log10(1 + N_rx/N) ≈ 0.1 dB), at a transmit RMS that leaves headroom."""
+    flow = _flow(offset_s, "taylor", "scan", interference=interference)
+    measured, predicted, status = measured_sinr_db(flow, real_radio=True)
+    assert measured == pytest.approx(predicted, abs=0.5)
+    assert status["sent_rms"] == pytest.approx(REAL_RADIO_DL_RMS, rel=0.1)  # signal + noise (+ interference)
 
 
 @pytest.mark.slow
