@@ -4,7 +4,8 @@
 
 * creates ``DIR`` (mode 0700) or takes an existing directory of the same user and makes it 0700
   (``endpoints.json``, ``run.key`` and the records are nobody else's business); a path that is a
-  file, not writable or not the user's is refused with one clear :class:`RunDirError`;
+  file, not writable or not the user's is refused with one clear error (:class:`RunDirError`,
+  :class:`~skycall.fileio.OutputDirError`);
 * takes ``DIR/run.lock`` (``flock``, released by the kernel even when the runner is killed): a
   second run in the same directory is refused while the first one lives;
 * removes what an earlier run left there — records, summaries, reports, logs, ``endpoints.json``,
