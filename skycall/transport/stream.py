@@ -238,8 +238,9 @@ class StreamOut:
         if self._sock.closed:
             return
         wait_s = max(0.5, self.send_timeout_s)
-        readers = self._connected_readers()
-        if send_end and self._sent_any and not self._absent and readers != set():
+        readers = self._connected_readers()  # None: not tracked (TCP)
+        nobody_there = readers is not None and not readers
+        if send_end and self._sent_any and not self._absent and not nobody_there:
             self._sock.linger = int(wait_s * 1000)
             sent = self._send(self.next_index, FLAG_END, np.zeros(0, np.complex64), min(self.send_timeout_s, 1.0))
             if sent and readers is not None and not self._wait_hang_up(readers, time.monotonic() + wait_s):

@@ -110,7 +110,6 @@ def measured_sinr_db(
     alone.process(lead, 0)
     x = serving.carrier(0, n, first)
     sent = down.process(x, first)
-    down.last_status["sent_rms"] = float(np.sqrt(np.mean(np.abs(sent) ** 2)))
     received = air.process(sent, first)
     reference = alone.process(x, first)
     f_serving = traj.dl.residual_doppler_hz if comp else traj.dl.doppler_hz
@@ -120,7 +119,8 @@ def measured_sinr_db(
     s = np.convolve(baseband.copy().process(reference, first), taps, mode="same")[core]
     e = np.convolve(baseband.copy().process(received - reference, first), taps, mode="same")[core]
     signal = max(np.mean(np.abs(s[k :: WF.sps]) ** 2) for k in range(WF.sps))
-    return 10 * np.log10(signal / np.mean(np.abs(e) ** 2)), down.last_status["sinr_db"], down.last_status
+    status = {**down.last_status, "sent_rms": float(np.sqrt(np.mean(np.abs(sent) ** 2)))}
+    return 10 * np.log10(signal / np.mean(np.abs(e) ** 2)), status["sinr_db"], status
 
 
 def _flow(offset_s, taper="taylor", layout="scan", **channel):
