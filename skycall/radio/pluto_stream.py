@@ -1,17 +1,37 @@
 """The real-time halves of :class:`~skycall.radio.pluto.PlutoRadio`: what a receive refill and a transmit
 push mean when the board runs from its own clock and the host may be late.
 
-**Receive** (:class:`RxReader`). Blocks arrive in order; a refill that had to *wait* ended as its last
-sample was produced, which feeds the :class:`~skycall.radio.hostclock.HostClock`. The DMA overflows
-only when all K kernel blocks are taken (K − 1 done, one held by the host), so when the xflow status
-register (bit 2; read after each refill that did not wait, and every ``STATUS_EVERY_S``) says it did,
-that refill and the next K − 2 hand over old, contiguous samples, and the block the first of them
-gave back starts capturing again at that moment (the first refill holds none back: after a slow start
-all K blocks are stale and capture restarts at the second refill). The reader *keeps the newest*: it
-drops those stale blocks (ending early if a refill has to wait: fewer were stale) and gives the first
-fresh block the index the host clock assigns to the restart. The jump is one :class:`~skycall.radio.base.Discontinuity`
-(lost = hardware losses + stale blocks dropped; ``stale_samples`` the latter). A host keeping up
-(its refills wait) reads the register only every ``STATUS_EVERY_S``: each read costs round trips.
+**Receive** (:class:`RxReader`). Blocks arrive in order. The DMA overflows only when all K kernel
+blocks are taken (K − 1 done, one held by the host); a refill hands the held block back (capture
+restarts into it) and takes the oldest done one. Each refill is judged by the
+:class:`~skycall.radio.hostclock.HostClock`, from when its block (at the next index) was complete,
+``t_end``: it *waited* (``t_end`` after the request, returned within ``TIMELY_FRACTION`` of a block
+of it: the ring was not full, so no overflow can hide behind it; it feeds the clock), it was
+*backlogged* (``t_end`` before the request, returned promptly) or it was *held up* (returned
+``TIMELY_FRACTION`` of a block or more after both). The xflow status register (bit 2) is read after
+every refill that did not wait, after each while stale blocks are dropped, and every
+``STATUS_EVERY_S`` (each read costs round trips). An overflow it reports after
+
+- a backlogged refill: that refill was the first since the ring filled and gave the oldest of K − 1
+  stale blocks; capture restarted as it handed its block back;
+- a held-up refill: its block is older than the gap either way (it is dropped); the ring filled
+  before the refill ran (it gave the oldest stale block, K − 2 remain, capture restarted as it ran)
+  or while the host held the block it returned (the next refill gives the first of K − 1 stale
+  blocks and restarts capture). The register read after the next refill tells which: the DMA keeps
+  overflowing only in the second case (a held-up refill again: the same question once more);
+- a refill while stale blocks are dropped: the ring filled again; the jump grows (one event);
+- the first refill (none held): all K blocks are stale and capture restarts at the second refill;
+- a refill that waited: a block was lost on the way (the ring was not full); the clock places it.
+
+The clock dates a sample by when a refill waiting for it returns (its offset includes the data's
+transfer); a hand-back restarts capture one such transfer before the refill that made it returns, so
+in the clock's frame capture restarted at that refill's ``t_done``.
+
+The reader *keeps the newest*: it drops exactly the stale blocks (however long their refills take:
+a host descheduled in one is not mistaken for fresh samples) and gives the first fresh block the
+index the host clock assigns to the restart. The jump is one :class:`~skycall.radio.base.Discontinuity`
+(lost = hardware losses + stale blocks dropped; ``stale_samples`` the latter). Exact for K ≥ 3 (the
+Pluto's default is 4) and a clock good to better than ``TIMELY_FRACTION`` of a block.
 
 **Transmit** (:class:`TxWriter`). Samples come with the receive index they should be heard at.
 ``tx_end`` is the receive index at which the next pushed sample will leave the DAC (the DAC starts at
@@ -35,12 +55,14 @@ from skycall.radio.base import RadioCounters
 from skycall.radio.hostclock import HostClock
 
 OVERFLOW_BIT, UNDERFLOW_BIT = 0x4, 0x1
-WAITED_FRACTION = 0.5  # a refill that took this fraction of a block period had to wait for the hardware
+TIMELY_FRACTION = 0.25  # a refill back within this fraction of a block of its block's completion was not held up
 PUSH_MARGIN_S = 0.002  # a block pushed now leaves the DAC this much later at the earliest
 STATUS_EVERY_S = 0.5  # the status register is read at least this often (each read costs round trips)
 TX_CHECK_S = 0.02  # ... and before a push when the host clock puts the DAC this close to running dry
 DRY_TOLERANCE_S = 0.005  # the host clock past the queued samples by more than its error: the DAC ran dry
 RESTART_AT_NEXT = -1  # an overflow seen at the first refill: capture restarts at the next one
+UNDECIDED = -2  # an overflow seen after a held-up refill: the next refill's status read tells where
+WAITED, BACKLOGGED, HELD_UP = "waited", "backlogged", "held up"
 
 
 class RxReader:
@@ -54,66 +76,83 @@ class RxReader:
                  kernel_blocks: int, status: Callable[[], int] | None = None, now=time.monotonic):
         self.refill, self.block, self.clock, self.counters = refill, int(block), clock, counters
         self.kernel_blocks, self.status, self.now = int(kernel_blocks), status, now
-        self.wait_s = WAITED_FRACTION * self.block / clock.fs
+        self.timely_s = TIMELY_FRACTION * self.block / clock.fs
         self.expected = 0
         self._unchecked = 0  # samples handed over since the status register was last read
         self._stale_left = 0  # stale blocks still to drop
         self._restart: int | None = None  # estimated index where capture restarted ...
         self._t_restart = 0.0  # ... and when
-        self._stale = 0
+        self._stale = 0  # stale samples dropped since the overflow
         self._holding = False  # a refill hands back the block the previous one took (none before the first)
+        self._held_up_at: float | None = None  # a held-up refill that saw an overflow ended then
 
     def next(self) -> tuple[int, np.ndarray] | None:
         """Refill once; the block to deliver with its index, or None when it was stale and dropped."""
         t_req = self.now()
         x = self.refill()
         t_done = self.now()
-        waited = t_done - t_req >= self.wait_s
-        if self._overflowed(waited, len(x)) and self._restart is None:
-            self.counters.overflows += 1
-            if waited:  # not backed up (a block lost on the way): the clock says where this one belongs
-                self._t_restart = t_done - len(x) / self.clock.fs
-                self._restart = int(round(self.clock.index_at(t_done))) - len(x)
-                if self._restart < self.expected + len(x) // 2:
-                    self._restart = self.expected
-            elif self._holding:  # the oldest of the ring's K − 1 stale blocks; capture restarted as the
-                self._stale_left = self.kernel_blocks - 1  # held block was handed back
-                self._at_restart(t_req, t_done)
-            else:  # the first refill (none held): all K blocks are stale, the next refill restarts capture
-                self._stale_left, self._restart = self.kernel_blocks, RESTART_AT_NEXT
+        timing = self._timing(t_req, t_done, len(x))
+        if self._overflowed(timing, len(x)):
+            self._overflow(timing, t_done, len(x))
+        elif self._held_up_at is not None:  # the ring filled before the held-up refill ran (no overflow since):
+            self._stale_left = self.kernel_blocks - 2  # it gave the oldest stale block, capture restarted as it ran
+            self._restart_at(self._held_up_at)
+            self._held_up_at = None
         elif self._restart == RESTART_AT_NEXT:
-            self._at_restart(t_req, t_done)
+            self._restart_at(t_done)
         self._holding = True
         if self._restart is not None:
-            if waited:  # fewer stale blocks than the ring holds: this one is fresh, just completed
-                self._restart = int(round(self.clock.index_at(t_done))) - len(x)
-                self._t_restart, self._stale_left = t_done - len(x) / self.clock.fs, 0
-            elif self._stale_left > 0:
+            if self._stale_left > 0:
                 self._stale_left -= 1
                 self._stale += len(x)
                 return None
-            start = max(self._restart, self.expected)
+            start = max(self._restart, self.expected + self._stale)
             self.counters.stale_samples += self._stale
             self.counters.gap(start, start - self.expected, time.time())
             self.clock.restart(start, self._t_restart)
             self.expected, self._restart, self._stale = start, None, 0
         first = self.expected
         self.expected += len(x)
-        if waited:
+        if timing == WAITED:
             self.clock.observe(self.expected, t_done)
         return first, x
 
-    def _at_restart(self, t_req: float, t_done: float) -> None:
-        """Capture restarted during the refill from ``t_req`` to ``t_done``: the block was handed back as
-        the request arrived, before the samples came back (most of the refill's time)."""
-        self._t_restart = t_req + 0.1 * (t_done - t_req)
-        self._restart = int(round(self.clock.index_at(self._t_restart)))
+    def _overflow(self, timing: str, t_done: float, n: int) -> None:
+        """The register says the DMA overflowed since it was last read (see the module docstring); while
+        stale blocks are being dropped it means the ring filled again: the jump grows, it is one event."""
+        if self._restart is None:
+            self.counters.overflows += 1
+        self._held_up_at = None
+        if not self._holding:  # the first refill: all K blocks are stale, the next refill restarts capture
+            self._stale_left, self._restart = self.kernel_blocks, RESTART_AT_NEXT
+        elif timing == HELD_UP:  # this block is older than the gap either way; the next refill tells the rest
+            self._held_up_at, self._restart, self._stale_left = t_done, UNDECIDED, 1
+        elif timing == BACKLOGGED or self._restart is not None:  # the oldest of the ring's K − 1 stale blocks
+            self._stale_left = self.kernel_blocks - 1
+            self._restart_at(t_done)
+        else:  # the ring was not full: a block lost on the way; the clock says where this one belongs
+            self._restart_at(t_done - n / self.clock.fs, int(round(self.clock.index_at(t_done))) - n)
+            if self._restart < self.expected + n // 2:
+                self._restart = self.expected
 
-    def _overflowed(self, waited: bool, n: int) -> bool:
-        """The overflow bit, read after a refill that did not wait (a backlog: an overflow shows there) or
-        when ``STATUS_EVERY_S`` has passed; False in between (a host keeping up pays no round trips)."""
+    def _timing(self, t_req: float, t_done: float, n: int) -> str:
+        """How a refill went, from when its block was complete by the host clock (stale ones are contiguous)."""
+        t_end = self.clock.time_of(self.expected + self._stale + n)
+        if t_done - max(t_req, t_end) >= self.timely_s:
+            return HELD_UP
+        return BACKLOGGED if t_end < t_req - self.timely_s else WAITED
+
+    def _restart_at(self, t: float, index: int | None = None) -> None:
+        """Capture restarted at ``t`` in the clock's frame (at ``index``; by default where the clock puts ``t``)."""
+        self._t_restart = t
+        self._restart = int(round(self.clock.index_at(t))) if index is None else index
+
+    def _overflowed(self, timing: str, n: int) -> bool:
+        """The overflow bit, read after a refill that did not wait, while stale blocks are dropped, and when
+        ``STATUS_EVERY_S`` has passed; False in between (a host keeping up pays no round trips)."""
         self._unchecked += n
-        if self.status is None or (waited and self._unchecked < STATUS_EVERY_S * self.clock.fs):
+        due = timing != WAITED or self._restart is not None or self._unchecked >= STATUS_EVERY_S * self.clock.fs
+        if self.status is None or not due:
             return False
         self._unchecked = 0
         return bool(self.status() & OVERFLOW_BIT)

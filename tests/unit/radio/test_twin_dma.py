@@ -71,33 +71,63 @@ def test_tx_ring_stop_ends_the_transmission_at_once():
 
 
 class SimHost:
-    """A host reading a twin's RxRing in virtual time: ``refill`` advances the clock as a real read waits."""
+    """A host reading a twin's RxRing in virtual time: ``refill`` advances the clock as a real read waits.
 
-    def __init__(self, ring: RxRing):
-        self.ring, self.t, self.handed = ring, 0.0, []
+    A refill reaches the ring ``0.1·transfer_s`` after it is asked for and returns ``0.9·transfer_s``
+    after the ring gave its block; a status read costs ``transfer_s``. ``holds[k] = (before_s, after_s)``
+    holds refill k up before it reaches the ring (the request stuck) or after (the host descheduled).
+    """
+
+    def __init__(self, ring: RxRing, transfer_s: float = 0.0):
+        self.ring, self.t, self.handed, self.transfer_s = ring, 0.0, [], transfer_s
+        self.holds: dict[int, tuple[float, float]] = {}
 
     def now(self) -> float:
         return self.t
 
     def refill(self) -> np.ndarray:
+        before_s, after_s = self.holds.pop(len(self.handed), (0.0, 0.0))
+        self.t += before_s + 0.1 * self.transfer_s
         start, t_ready = self.ring.refill(self.t)
-        if start is None:
-            self.t = t_ready
-            start, _ = self.ring.refill(self.t)
+        while start is None:  # wait for the block being filled (a hair past its end: the ring floors)
+            self.t = t_ready + 1e-9
+            start, t_ready = self.ring.refill(self.t)
+        self.t += 0.9 * self.transfer_s + after_s
         self.handed.append(start)
         return np.arange(start, start + B).astype(np.complex64)  # the samples carry their true index
 
     def status(self) -> int:
+        self.t += 0.5 * self.transfer_s
         self.ring.advance(self.t)  # what the twin's register read does
         bits = self.ring.status
         self.ring.status = 0
+        self.t += 0.5 * self.transfer_s
         return bits
 
 
 def _reader(host: SimHost, counters: RadioCounters) -> RxReader:
+    """A reader whose clock starts where its waiting refills will put it: a sample is dated when the data
+    carrying it would come back (``0.9·transfer_s`` after it was captured)."""
     clock = HostClock(FS)
-    clock.observe(0, 0.0)
+    clock.observe(0, 0.9 * host.transfer_s)
     return RxReader(host.refill, B, clock, counters, K, host.status, now=host.now)
+
+
+def _check_accounting(host: SimHost, counters: RadioCounters, delivered: list, tol: int = 0) -> None:
+    """Blocks in order, each at its true index (that of its first sample) up to an offset that changes
+    only at a reported jump, by at most ``tol`` (the error of the restart's time estimate); and the host's
+    count of what the hardware lost equal to the ring's, within ``tol`` a jump."""
+    jumps, offset = {d.index for d in counters.discontinuities}, 0
+    for first, x in delivered:
+        error = first - int(x.real[0])
+        if first in jumps:
+            assert abs(error - offset) <= tol, (first, error, offset)
+            offset = error
+        assert error == offset, (first, error, offset)
+    firsts = [first for first, _ in delivered]
+    assert firsts == sorted(set(firsts))
+    lost = counters.lost_samples - counters.stale_samples
+    assert lost == pytest.approx(host.ring.lost_samples, abs=tol * len(counters.discontinuities))
 
 
 def test_rx_reader_skips_the_stale_blocks_after_a_stall_and_counts_every_lost_sample():
@@ -147,6 +177,69 @@ def test_rx_reader_without_a_stall_loses_nothing():
     reader = _reader(host, counters)
     firsts = [reader.next()[0] for _ in range(50)]
     assert firsts == list(range(0, 500, B)) and counters.lost_samples == 0 and counters.overflows == 0
+
+
+def _run(host: SimHost, reader: RxReader, blocks: int, work_s=lambda k: 0.0) -> list:
+    """Read until ``blocks`` blocks were delivered; the host works ``work_s(k)`` after delivery k."""
+    delivered = []
+    while len(delivered) < blocks:
+        item = reader.next()
+        if item is not None:
+            delivered.append(item)
+            host.t += work_s(len(delivered))
+    return delivered
+
+
+@pytest.mark.parametrize("behind_s", [0.0, 0.6 * B / FS], ids=["keeping-up", "behind"])
+def test_rx_reader_after_a_request_held_up_before_it_ran_keeps_every_index(behind_s):
+    """A refill stuck on its way for 300 ms (the twin's stall): the ring overflowed before it ran, it hands
+    back the block held since before the stall and returns the oldest stale one; only K − 2 stale blocks
+    remain. Then the host is behind for a while (its refills never wait) — the count still holds."""
+    host, counters = SimHost(RxRing(_clock(), B, K), transfer_s=0.002), RadioCounters()
+    reader = _reader(host, counters)
+    host.holds[5] = (0.3, 0.0)
+    delivered = _run(host, reader, 40, lambda k: behind_s if 5 <= k < 25 else 0.0)
+    _check_accounting(host, counters, delivered, tol=1)
+    assert counters.overflows == 1 and counters.stale_samples == (K - 1) * B  # the held-up one and K − 2
+
+
+def test_rx_reader_after_a_host_descheduled_inside_a_refill_keeps_every_index():
+    """The refill ran at once, then the host was away 300 ms with the block it got: the ring filled
+    behind it and the next refill starts K − 1 stale blocks."""
+    host, counters = SimHost(RxRing(_clock(), B, K), transfer_s=0.002), RadioCounters()
+    reader = _reader(host, counters)
+    host.holds[5] = (0.0, 0.3)
+    delivered = _run(host, reader, 40, lambda k: 0.6 * B / FS if 5 <= k < 25 else 0.0)
+    _check_accounting(host, counters, delivered, tol=1)
+    assert counters.overflows == 1 and counters.stale_samples == K * B  # the held-up one and K − 1
+
+
+@pytest.mark.parametrize("hold", [(0.0, 0.7), (0.7, 0.0), (0.0, 1.6), (1.6, 0.0)])
+def test_rx_reader_is_not_fooled_by_a_slow_stale_refill(hold):
+    """After an overflow, a stale refill that takes most of a block (or more) — the host descheduled in
+    it — is still stale: it is dropped, not delivered as fresh samples at the clock's index."""
+    host, counters = SimHost(RxRing(_clock(), B, K), transfer_s=0.002), RadioCounters()
+    reader = _reader(host, counters)
+    _run(host, reader, 5)
+    host.t += 0.3  # the host away between refills: the ring overflows
+    host.holds[len(host.handed) + 1] = (hold[0] * B / FS, hold[1] * B / FS)  # the second stale refill is slow
+    delivered = _run(host, reader, 30, lambda k: 0.6 * B / FS if k < 15 else 0.0)
+    _check_accounting(host, counters, delivered, tol=1)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_rx_reader_accounts_for_every_sample_under_random_stalls(seed):
+    """Random hold-ups before and after refills and random host work, many overflows: every delivered
+    block still carries its true index and the hardware's losses are counted exactly."""
+    rng = np.random.default_rng(seed)
+    host, counters = SimHost(RxRing(_clock(), B, K), transfer_s=0.002), RadioCounters()
+    reader = _reader(host, counters)
+    for k in rng.choice(np.arange(3, 600), 12, replace=False):
+        side = rng.integers(2)
+        host.holds[int(k)] = (rng.uniform(0, 0.2) if side == 0 else 0.0, rng.uniform(0, 0.2) if side else 0.0)
+    delivered = _run(host, reader, 400, lambda k: rng.uniform(0, 1.3) * B / FS)
+    _check_accounting(host, counters, delivered, tol=1)
+    assert counters.overflows >= 3
 
 
 class SimDac:
