@@ -29,8 +29,9 @@ to the ground station's record (``sinr_db``, ``c_over_i_db``, ``channel_gain_db`
 import numpy as np
 
 from groundstation.interference import CoChannelInterference, predicted_sinr_db, rc_overlap
-from groundstation.pass_channel import PassPath, complex_noise
+from groundstation.pass_channel import PassPath
 from skycall.channel.fading import FlatFading, doppler_spread_hz
+from skycall.channel.noise import KeyedNoise
 from skycall.channel.shadowing import ShadowingStates
 from skycall.channel.tr38811 import k_factor_db
 from skycall.config.flowgraph import DL_FREQ_HZ, UL_FREQ_HZ
@@ -151,14 +152,14 @@ class _OnPassPath:
 class HandsetDownlink(_OnPassPath):
     """``y = h · (P{x} + Σ i) [+ w]`` (module docstring); ``process(x, first_index)`` like a PassPath.
 
-    ``noise_rng``: adds the receiver noise ``w`` of power ``path.noise_power`` (a real radio; None in
-    loopback, where the air adds it)."""
+    ``noise_rng``: adds the receiver noise ``w`` of power ``path.noise_power``, keyed to the sample index
+    (a real radio; None in loopback, where the air adds it)."""
 
     def __init__(self, path: PassPath, interference: CoChannelInterference | None, fading: FlatFading | None,
                  quality: LinkQuality, sample_rate_sps: float, noise_rng: np.random.Generator | None = None):
         self.path, self.interference, self.fading, self.quality = path, interference, fading, quality
         self.sample_rate_sps = float(sample_rate_sps)
-        self.noise_rng = noise_rng
+        self.noise = KeyedNoise(path.noise_power, noise_rng) if noise_rng is not None else None
         self.last_status: dict = {}
 
     def process(self, x: np.ndarray, first_index: int) -> np.ndarray:
@@ -171,8 +172,8 @@ class HandsetDownlink(_OnPassPath):
             gain_db = 10.0 * np.log10(max(self.fading.last_power_gain, 1e-30))
         t_mid = (first_index + 0.5 * len(x)) / self.sample_rate_sps
         self.last_status = {k: float(v) for k, v in self.quality.at(t_mid, gain_db).items()}
-        if self.noise_rng is not None:
-            y = y + complex_noise(self.noise_rng, len(x), self.path.noise_power)
+        if self.noise is not None:
+            y = y + self.noise.generate(len(x), first_index)
         return y.astype(np.complex64, copy=False)
 
     @property

@@ -34,7 +34,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from skycall.channel.air import AirModel
+from skycall.channel.noise import KeyedNoise
 from skycall.dsp.rotator import TrajectoryRotator
 from skycall.dsp.rrc import rrc_taps
 
@@ -162,7 +162,7 @@ class CoChannelInterference:
         freq = np.asarray(freq_hz, dtype=np.float64).reshape(n_int, -1)
         self._rotators = [TrajectoryRotator(sample_rate_sps, self.index, freq[i]) for i in range(n_int)]
         self.residual_std = None if residual_power is None or not np.any(residual_power) else np.sqrt(residual_power)
-        self._residual = AirModel(sample_rate_sps, 1e9, 0.0, 0.0, 0.0, rng) if self.residual_std is not None else None
+        self._residual = KeyedNoise(1.0, rng) if self.residual_std is not None else None
 
     @property
     def n_interferers(self) -> int:
@@ -180,7 +180,7 @@ class CoChannelInterference:
             _accumulate(total, rot.process(self.carrier(i, n, first_index), first_index), self.index,
                         self.amplitude[i], first_index)
         if self._residual is not None:
-            _accumulate(total, self._residual.noise(n, first_index), self.index, self.residual_std, first_index)
+            _accumulate(total, self._residual.generate(n, first_index), self.index, self.residual_std, first_index)
         return total
 
     def reset(self) -> None:

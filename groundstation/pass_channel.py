@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from groundstation.compensation import compensated_delay_s
+from skycall.channel.noise import KeyedNoise
 from skycall.dsp.farrow import FarrowDelay
 from skycall.dsp.rotator import TrajectoryRotator
 from skycall.errors import SkycallError
@@ -77,12 +78,6 @@ class PassTables:
         return cls(index, lt.doppler_hz, -lt.precomp_hz, delay, lt.esn0_db + esn0_offset_db, ref)
 
 
-def complex_noise(rng: np.random.Generator, n: int, power: float) -> np.ndarray:
-    """``n`` samples of circular complex Gaussian noise of mean power ``power`` (complex64)."""
-    w = rng.standard_normal((n, 2), dtype=np.float32) * np.float32(np.sqrt(power / 2))
-    return w.view(np.complex64)[:, 0]
-
-
 class PassPath:
     """One direction of the pass channel (see the module docstring for the two orders).
 
@@ -97,9 +92,10 @@ class PassPath:
     compensate : bool
         Apply the beam-centre compensation (an attribute: may be switched between calls).
     uplink : bool
-        Uplink order (compensation after the channel) and add the receiver noise from ``rng``.
+        Uplink order (compensation after the channel) and add the receiver noise, keyed to the sample
+        index (:class:`~skycall.channel.noise.KeyedNoise`: any chunking gives the same bits).
     rng : numpy.random.Generator, optional
-        Noise source (uplink only).
+        Source of the noise key (uplink only).
     """
 
     def __init__(
@@ -115,9 +111,9 @@ class PassPath:
         fs, idx = sample_rate_sps, tables.index
         self.tables, self.uplink, self.compensate = tables, uplink, compensate
         self.noise_power = float(noise_power)
-        self.rng = rng
         if uplink and rng is None:
             raise ValueError("the uplink path adds the satellite receiver's noise and needs a seeded rng")
+        self.noise = KeyedNoise(self.noise_power, rng) if uplink else None
         self._comp = TrajectoryRotator(fs, idx, tables.centre_doppler_hz, sign=-1)
         self.compensated: np.ndarray | None = None  # downlink: the last chunk after compensation (a raw tap)
         self._delay = FarrowDelay(fs, idx, tables.delay_s)
@@ -136,7 +132,7 @@ class PassPath:
         y = self._doppler.process(self._delay.process((x * amp).astype(np.complex64), first_index), first_index)
         if self.compensate:
             y = self._comp.process(y, first_index)
-        return (y + complex_noise(self.rng, len(x), self.noise_power)).astype(np.complex64)
+        return (y + self.noise.generate(len(x), first_index)).astype(np.complex64)
 
     def state(self, index: int) -> dict:
         """The channel at absolute sample ``index``: Doppler, beam-centre Doppler, what is left of it

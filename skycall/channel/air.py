@@ -12,20 +12,18 @@ For transmitted samples x[n] (absolute receive index n, sample rate fs, centre f
   interpolation happens.
 * LO offset Δf = ``lo_offset_ppm``·1e-6·f_c Hz, applied by ``skycall.dsp.rotator.TrajectoryRotator``
   (phase keyed to the absolute index n).
-* w[n]: complex white Gaussian noise of power P = 10^(``noise_floor_dbfs``/10) per sample
-  (P/2 per real component). Noise for block k = ⌊n/4096⌋ comes from its own generator seeded
-  with (key, k), where key is drawn once from the ``rng`` given: any chunking, any pacing and a
-  copy taken mid-stream give bit-identical output.
+* w[n]: complex white Gaussian noise of power P = 10^(``noise_floor_dbfs``/10) per sample, keyed to n
+  (:class:`~skycall.channel.noise.KeyedNoise`, its key drawn from the ``rng`` given): any chunking, any
+  pacing and a copy taken mid-stream give bit-identical output.
 
 Every stage is a function of the absolute sample index, never of the wall clock.
 """
 
 import numpy as np
 
+from skycall.channel.noise import KeyedNoise
 from skycall.dsp.rotator import TrajectoryRotator
 from skycall.errors import ConfigError
-
-_NOISE_BLOCK = 4096  # samples per independently seeded noise block
 
 
 class AirModel:
@@ -72,10 +70,7 @@ class AirModel:
                 f"is {self.lo_offset_hz:.0f} Hz, "
                 f"beyond ±fs/2 = ±{self.sample_rate_sps / 2:.0f} Hz; lower it or raise the sample rate",
             )
-        self._noise_std = (
-            np.sqrt(10.0 ** (self.noise_floor_dbfs / 10.0) / 2.0) if noise_floor_dbfs > -200 else 0.0
-        )
-        self._key = int(rng.integers(0, 2**63 - 1))
+        self.noise = KeyedNoise(10.0 ** (self.noise_floor_dbfs / 10.0) if noise_floor_dbfs > -200 else 0.0, rng)
         self._rotator = (
             TrajectoryRotator(self.sample_rate_sps, np.array([0], np.int64), [self.lo_offset_hz])
             if self.lo_offset_hz
@@ -85,8 +80,6 @@ class AirModel:
         eps = self.clock_offset_ppm * 1e-6
         self.latency_samples = int(np.ceil(2.0 + max(eps, 0.0) * self.horizon_samples)) if eps else 0
         self._delay = self._make_delay(eps) if eps else None
-        self._noise_block = -1
-        self._noise = np.zeros(_NOISE_BLOCK, np.complex64)
         self.copy().process(np.zeros(8, np.complex64), 0)  # JIT-compile/load kernels now, not mid-stream
 
     def _make_delay(self, eps: float):
@@ -96,23 +89,6 @@ class AirModel:
         index = np.array([0, self.horizon_samples], np.int64)
         return FarrowDelay(self.sample_rate_sps, index, d_samples / self.sample_rate_sps)
 
-    def noise(self, n: int, first_index: int) -> np.ndarray:
-        """The noise w[first_index : first_index + n] (complex64), independent of chunking."""
-        out = np.empty(n, np.complex64)
-        pos = 0
-        while pos < n:
-            idx = first_index + pos
-            block, off = divmod(idx, _NOISE_BLOCK)
-            if block != self._noise_block:
-                gen = np.random.Generator(np.random.PCG64([self._key, block]))
-                w = gen.standard_normal(2 * _NOISE_BLOCK, dtype=np.float32) * np.float32(self._noise_std)
-                self._noise = w.view(np.complex64)
-                self._noise_block = block
-            take = min(n - pos, _NOISE_BLOCK - off)
-            out[pos : pos + take] = self._noise[off : off + take]
-            pos += take
-        return out
-
     def process(self, x: np.ndarray, first_index: int) -> np.ndarray:
         """Air applied to ``x`` whose first sample has absolute receive index ``first_index``."""
         y = np.asarray(x, dtype=np.complex64)
@@ -120,8 +96,8 @@ class AirModel:
             y = self._delay.process(y, first_index)
         if self._rotator is not None:
             y = self._rotator.process(y, first_index)
-        if self._noise_std:
-            y = y + self.noise(y.size, first_index)
+        if self.noise.power_w:
+            y = y + self.noise.generate(y.size, first_index)
         return y.astype(np.complex64, copy=False)
 
     def reset(self) -> None:
@@ -135,7 +111,7 @@ class AirModel:
         other.__dict__.update(self.__dict__)
         other._delay = self._delay.copy() if self._delay is not None else None
         other._rotator = self._rotator.copy() if self._rotator is not None else None
-        other._noise = self._noise.copy()
+        other.noise = self.noise.copy()
         return other
 
 

@@ -113,7 +113,7 @@ def test_an_absent_sender_gives_air_noise_after_the_timeout_and_is_counted(tmp_p
     first, y = radios["hs"].read(2000)
     assert first == 1000 and y.size == 2000 and radios["hs"].missing_samples == 2000
     ref = AirModel(FS, 1545e6, -40.0, 0.0, 0.0, process_rng(3, nodes["hs"].index, 1))
-    assert np.array_equal(y, ref.noise(2000, 1000))  # exactly the air's noise for the missing span
+    assert np.array_equal(y, ref.noise.generate(2000, 1000))  # exactly the air's noise for the missing span
     for node in nodes.values():
         node.close()
 
