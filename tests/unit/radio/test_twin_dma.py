@@ -105,12 +105,12 @@ class SimHost:
         return bits
 
 
-def _reader(host: SimHost, counters: RadioCounters) -> RxReader:
+def _reader(host: SimHost, counters: RadioCounters, kernel_blocks: int = K) -> RxReader:
     """A reader whose clock starts where its waiting refills will put it: a sample is dated when the data
     carrying it would come back (``0.9·transfer_s`` after it was captured)."""
     clock = HostClock(FS)
     clock.observe(0, 0.9 * host.transfer_s)
-    return RxReader(host.refill, B, clock, counters, K, host.status, now=host.now)
+    return RxReader(host.refill, B, clock, counters, kernel_blocks, host.status, now=host.now)
 
 
 def _check_accounting(host: SimHost, counters: RadioCounters, delivered: list, tol: int = 0) -> None:
@@ -190,17 +190,20 @@ def _run(host: SimHost, reader: RxReader, blocks: int, work_s=lambda k: 0.0) -> 
     return delivered
 
 
+@pytest.mark.parametrize("kernel_blocks", [K, 3 * K])
 @pytest.mark.parametrize("behind_s", [0.0, 0.6 * B / FS], ids=["keeping-up", "behind"])
-def test_rx_reader_after_a_request_held_up_before_it_ran_keeps_every_index(behind_s):
+def test_rx_reader_after_a_request_held_up_before_it_ran_keeps_every_index(behind_s, kernel_blocks):
     """A refill stuck on its way for 300 ms (the twin's stall): the ring overflowed before it ran, it hands
     back the block held since before the stall and returns the oldest stale one; only K − 2 stale blocks
-    remain. Then the host is behind for a while (its refills never wait) — the count still holds."""
-    host, counters = SimHost(RxRing(_clock(), B, K), transfer_s=0.002), RadioCounters()
-    reader = _reader(host, counters)
+    remain. Then the host is behind for a while (its refills never wait) — the count still holds. With
+    3K blocks, dropping the stale ones takes longer than half a block (as the lab's 25 do): the fresh
+    block is complete before it is asked for and must not be taken for a stale one."""
+    host, counters = SimHost(RxRing(_clock(), B, kernel_blocks), transfer_s=0.002), RadioCounters()
+    reader = _reader(host, counters, kernel_blocks)
     host.holds[5] = (0.3, 0.0)
     delivered = _run(host, reader, 40, lambda k: behind_s if 5 <= k < 25 else 0.0)
     _check_accounting(host, counters, delivered, tol=1)
-    assert counters.overflows == 1 and counters.stale_samples == (K - 1) * B  # the held-up one and K − 2
+    assert counters.overflows == 1 and counters.stale_samples == (kernel_blocks - 1) * B  # the held-up one, K − 2
 
 
 def test_rx_reader_after_a_host_descheduled_inside_a_refill_keeps_every_index():
