@@ -4,14 +4,28 @@ A HackRF is half duplex, so :func:`skycall.radio.guard.check_config` refuses a c
 asks for both directions. Receive indices are absolute and reads contiguous (``read`` gathers the
 driver's partial reads): when the driver reports an overflow the samples lost are counted and the
 next read starts at the later index (a :class:`~skycall.radio.base.Discontinuity`) — from the
-buffer's hardware time, ``round((t − t0)·fs)``, when it has one; a HackRF has none, so from the
-sample count against the host clock (:class:`~skycall.radio.hostclock.HostClock`, fed by the reads
-that had to wait). Transmit samples are clipped to full scale before the driver's int8 conversion
-(a HackRF wraps what overflows); transmit underflows are counted from the stream status; a
-``writeStream`` that fails or times out is an error that says so.
+buffer's hardware time, ``round((t − t0)·fs)``, when it has one.
+
+A HackRF has none. Its driver (SoapyHackRF) receives whole USB transfers of M samples (the stream's
+MTU) into a ring of ``RX_BUFFERS``; a full ring overwrites its *oldest* transfer and flags the
+overflow, so after one the ring holds the newest transfers, contiguous, and a gap of whole transfers
+lies before them. Every driver call here ends at a transfer boundary, so transfer k is samples
+[kM, (k+1)M): a call that starts a transfer and had to wait returned as that transfer completed,
+which feeds the :class:`~skycall.radio.hostclock.HostClock` with its end ``(k+1)M``. After an
+overflow the reader drops the ring's stale transfers (``stale_samples``) until, with the ring's
+``RX_BUFFERS·M`` samples drained, ``DRAIN_WAITS`` calls have waited (one may only look so: a host
+descheduled in it). With S samples read since the overflow, the first one after the gap is at
+``G = M·round(min(index_at(t_done) − S_before − M)/M)``, the minimum over the calls that started a
+transfer (none is read before it is complete, so each gives an upper bound, tight for one that
+waited; exact while the clock is good to M/2), and the last waiting transfer starts at ``G + S_before``.
+
+Transmit samples are clipped to full scale before the driver's int8 conversion (a HackRF wraps what
+overflows); transmit underflows are counted from the stream status; a ``writeStream`` that fails or
+times out is an error that says so.
 """
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,6 +36,8 @@ from skycall.radio.base import RadioConfig, RadioCounters
 from skycall.radio.hostclock import HostClock
 
 WAITED_S = 0.002  # a read that took this long waited for the hardware (its last sample is just made)
+RX_BUFFERS = 15  # the driver's receive ring in transfers (SoapyHackRF's default, set explicitly)
+DRAIN_WAITS = 2  # waiting transfers after the drained ring before the gap's end is taken from the bound
 TX_TIMEOUT_US = 1_000_000
 
 INSTALL_HINT = (
@@ -38,6 +54,16 @@ def import_soapy():
     except ImportError:
         raise MissingDependency(INSTALL_HINT) from None
     return SoapySDR
+
+
+@dataclass
+class _Drain:
+    """Draining the driver's ring after an overflow: samples dropped, read since, bound on the gap's end."""
+
+    stale: int = 0
+    since: int = 0
+    bound: float = float("inf")
+    waits: int = 0
 
 
 class SoapyRadio:
@@ -61,6 +87,9 @@ class SoapyRadio:
         self._overflowed = False
         self.clock: HostClock | None = None
         self._pending: tuple[int, np.ndarray] | None = None
+        self._mtu = 0  # samples per driver transfer (0: unknown)
+        self._offset = 0  # samples read of the current transfer
+        self._drain: _Drain | None = None  # after an untimed overflow, until the ring is drained
 
     def open(self) -> None:
         if self._dev is not None:
@@ -119,7 +148,9 @@ class SoapyRadio:
         if self.config is None:
             raise ConfigError(self.profile.path, "", "call configure() before start()")
         if self._stream is None:
-            self._stream = self._dev.setupStream(self._direction, self._soapy.SOAPY_SDR_CF32)
+            args = {"buffers": str(RX_BUFFERS)} if self._direction == self._soapy.SOAPY_SDR_RX else {}
+            self._stream = self._dev.setupStream(self._direction, self._soapy.SOAPY_SDR_CF32, [0], args)
+            self._mtu, self._offset, self._drain = int(self._dev.getStreamMTU(self._stream)), 0, None
             self._dev.activateStream(self._stream)
             self.clock = HostClock(self.config.sample_rate_sps)
             self.clock.observe(0, time.monotonic())
@@ -144,13 +175,17 @@ class SoapyRadio:
                 return first, buf[:got]
         deadline = time.monotonic() + (1.0 if timeout_s is None else timeout_s)
         while got < n:
+            want = min(n - got, self._mtu - self._offset) if self._mtu else n - got  # end at a transfer's end
             t_req = time.monotonic()
             left_us = max(int(1e6 * (deadline - t_req)), 0)
-            res = self._dev.readStream(self._stream, [buf[got:]], n - got, timeoutUs=left_us)
+            res = self._dev.readStream(self._stream, [buf[got:]], want, timeoutUs=left_us)
             t_done = time.monotonic()
             if res.ret == self._soapy.SOAPY_SDR_OVERFLOW:
-                self.counters.overflows += 1
-                self._overflowed = True
+                if self._drain is None:
+                    self.counters.overflows += 1
+                self._overflowed, self._offset = True, 0  # the driver let go of the transfer it was reading
+                if self._t0_ns is None:  # no hardware time: drain the ring (module docstring)
+                    self._drain = _Drain(self._drain.stale if self._drain else 0)
                 if got:
                     break
                 continue
@@ -160,6 +195,8 @@ class SoapyRadio:
                 raise SkycallError(f"{self.args}: readStream failed ({self._soapy.SoapySDR_errToStr(res.ret)}); "
                                    "check the USB cable and restart")
             index = self._index_of(res, t_req, t_done)
+            if index is None:  # a stale transfer of the drained ring: dropped
+                continue
             if index > self._rx_index:  # samples were lost: the read ends before the jump
                 self.counters.gap(index, index - self._rx_index, time.time())
                 if got:
@@ -170,21 +207,44 @@ class SoapyRadio:
             self._rx_index = index + res.ret
         return first, buf[:got]
 
-    def _index_of(self, res, t_req: float, t_done: float) -> int:
+    def _index_of(self, res, t_req: float, t_done: float) -> int | None:
         """Index of the first sample of a read: the expected one, or after an overflow the hardware time's
-        (when the buffer has one) or the host clock's."""
+        (when the buffer has one) or where the drained ring says (None: a stale sample, dropped)."""
+        if not res.flags & self._soapy.SOAPY_SDR_HAS_TIME:
+            return self._untimed_index(res.ret, t_req, t_done)
         fs = self.config.sample_rate_sps
         index = self._rx_index
-        if res.flags & self._soapy.SOAPY_SDR_HAS_TIME:
-            if self._t0_ns is None:
-                self._t0_ns = res.timeNs - round(self._rx_index * 1e9 / fs)
-            if self._overflowed:
-                index = max(index, round((res.timeNs - self._t0_ns) * fs / 1e9))
-        elif self._overflowed:
-            index = max(index, round(self.clock.index_at(t_done)) - res.ret)
+        if self._t0_ns is None:
+            self._t0_ns = res.timeNs - round(self._rx_index * 1e9 / fs)
+        if self._overflowed:
+            index = max(index, round((res.timeNs - self._t0_ns) * fs / 1e9))
         self._overflowed = False
-        if t_done - t_req >= WAITED_S and not res.flags & self._soapy.SOAPY_SDR_HAS_TIME:
-            self.clock.observe(index + res.ret, t_done)
+        return index
+
+    def _untimed_index(self, n: int, t_req: float, t_done: float) -> int | None:
+        """A read without hardware time (module docstring): the expected index, None while the ring of an
+        overflow is drained, then the index after the gap."""
+        mtu = self._mtu or n
+        starts_transfer = self._offset == 0
+        waited = starts_transfer and t_done - t_req >= WAITED_S
+        self._offset = (self._offset + n) % mtu
+        drain = self._drain
+        if drain is None:
+            if waited:
+                self.clock.observe(self._rx_index + mtu, t_done)  # the transfer just completed, whole
+            return self._rx_index
+        before, drain.since = drain.since, drain.since + n
+        if starts_transfer:
+            drain.bound = min(drain.bound, self.clock.index_at(t_done) - before - mtu)
+        drain.waits += waited and before >= RX_BUFFERS * mtu
+        if drain.waits < DRAIN_WAITS:
+            drain.stale += n
+            return None
+        self._drain = None
+        index = max(mtu * round(drain.bound / mtu) + before, self._rx_index + drain.stale)
+        self.counters.stale_samples += drain.stale
+        self.clock.observe(index + mtu, t_done)  # the same index space as before the gap: the clock goes on
+        self._overflowed = False
         return index
 
     def write(self, samples: np.ndarray, first_sample_index: int | None = None) -> None:
