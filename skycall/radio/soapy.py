@@ -212,6 +212,7 @@ class SoapyRadio:
         (when the buffer has one) or where the drained ring says (None: a stale sample, dropped)."""
         if not res.flags & self._soapy.SOAPY_SDR_HAS_TIME:
             return self._untimed_index(res.ret, t_req, t_done)
+        self._drain = None  # a timed device (its overflow came before its first time stamp): the time places it
         fs = self.config.sample_rate_sps
         index = self._rx_index
         if self._t0_ns is None:

@@ -125,6 +125,20 @@ def test_hackrf_receive_counts_overflow_and_keeps_indices_absolute(monkeypatch):
     assert first == 2500 and len(x) == 0  # a timeout: nothing, at the next index
 
 
+def test_a_timed_device_whose_first_read_overflows_is_placed_by_its_time_stamps(monkeypatch):
+    """An overflow before the first time stamp is not a HackRF's ring drain: the time stamps place the
+    samples, and a later overflow is counted again."""
+    fs = 2e6
+    results = [(-4, 0, 0), (1000, 4, 0), (-4, 0, 0), (1000, 4, int(3000 * 1e9 / fs))]
+    monkeypatch.setitem(sys.modules, "SoapySDR", FakeSoapy(results))
+    radio = SoapyRadio(load_hw_profile("hackrf"), "driver=hackrf")
+    radio.open()
+    radio.configure(RadioConfig(rx_freq_hz=L_BAND, sample_rate_sps=fs, rx_gain_db=40))
+    radio.start()
+    assert radio.read(1000)[0] == 0
+    assert radio.read(1000)[0] == 3000 and radio.counters.overflows == 2 and radio.counters.lost_samples == 2000
+
+
 def test_hackrf_gathers_partial_reads(monkeypatch):
     """Partial driver reads are gathered into one contiguous read (the overflow model of a HackRF, which
     has no hardware time, is checked against its driver's ring in test_hackrf_ring.py)."""
