@@ -60,8 +60,7 @@ PUSH_MARGIN_S = 0.002  # a block pushed now leaves the DAC this much later at th
 STATUS_EVERY_S = 0.5  # the status register is read at least this often (each read costs round trips)
 TX_CHECK_S = 0.02  # ... and before a push when the host clock puts the DAC this close to running dry
 DRY_TOLERANCE_S = 0.005  # the host clock past the queued samples by more than its error: the DAC ran dry
-RESTART_AT_NEXT = -1  # an overflow seen at the first refill: capture restarts at the next one
-UNDECIDED = -2  # an overflow seen after a held-up refill: the next refill's status read tells where
+PENDING = -1  # the restart is decided by the next refill's status read (see next())
 WAITED, BACKLOGGED, HELD_UP = "waited", "backlogged", "held up"
 
 
@@ -84,7 +83,8 @@ class RxReader:
         self._t_restart = 0.0  # ... and when
         self._stale = 0  # stale samples dropped since the overflow
         self._holding = False  # a refill hands back the block the previous one took (none before the first)
-        self._held_up_at: float | None = None  # a held-up refill that saw an overflow ended then
+        self._fallback: float | None = None  # PENDING and no overflow since: capture restarted then (None: at
+        # the next refill, which hands back the first block held)
 
     def next(self) -> tuple[int, np.ndarray] | None:
         """Refill once; the block to deliver with its index, or None when it was stale and dropped."""
@@ -94,12 +94,8 @@ class RxReader:
         timing = self._timing(t_req, t_done, len(x))
         if self._overflowed(timing, len(x)):
             self._overflow(timing, t_done, len(x))
-        elif self._held_up_at is not None:  # the ring filled before the held-up refill ran (no overflow since):
-            self._stale_left = self.kernel_blocks - 2  # it gave the oldest stale block, capture restarted as it ran
-            self._restart_at(self._held_up_at)
-            self._held_up_at = None
-        elif self._restart == RESTART_AT_NEXT:
-            self._restart_at(t_done)
+        elif self._restart == PENDING:  # no overflow since the last read: the stale count stands
+            self._restart_at(t_done if self._fallback is None else self._fallback)
         self._holding = True
         if self._restart is not None:
             if self._stale_left > 0:
@@ -122,11 +118,11 @@ class RxReader:
         stale blocks are being dropped it means the ring filled again: the jump grows, it is one event."""
         if self._restart is None:
             self.counters.overflows += 1
-        self._held_up_at = None
         if not self._holding:  # the first refill: all K blocks are stale, the next refill restarts capture
-            self._stale_left, self._restart = self.kernel_blocks, RESTART_AT_NEXT
-        elif timing == HELD_UP:  # this block is older than the gap either way; the next refill tells the rest
-            self._held_up_at, self._restart, self._stale_left = t_done, UNDECIDED, 1
+            self._stale_left, self._restart, self._fallback = self.kernel_blocks, PENDING, None
+        elif timing == HELD_UP:  # the ring filled before it ran (this block and K − 2 more are stale, capture
+            # restarted as it ran) or while it was held (the next read sees the DMA still overflowing)
+            self._stale_left, self._restart, self._fallback = self.kernel_blocks - 1, PENDING, t_done
         elif timing == BACKLOGGED or self._restart is not None:  # the oldest of the ring's K − 1 stale blocks
             self._stale_left = self.kernel_blocks - 1
             self._restart_at(t_done)

@@ -237,7 +237,8 @@ class SoapyRadio:
         before, drain.since = drain.since, drain.since + n
         if starts_transfer:
             drain.bound = min(drain.bound, self.clock.index_at(t_done) - before - mtu)
-        drain.waits += waited and before >= RX_BUFFERS * mtu
+        if waited and before >= RX_BUFFERS * mtu:
+            drain.waits += 1
         if drain.waits < DRAIN_WAITS:
             drain.stale += n
             return None
@@ -245,7 +246,6 @@ class SoapyRadio:
         index = max(mtu * round(drain.bound / mtu) + before, self._rx_index + drain.stale)
         self.counters.stale_samples += drain.stale
         self.clock.observe(index + mtu, t_done)  # the same index space as before the gap: the clock goes on
-        self._overflowed = False
         return index
 
     def write(self, samples: np.ndarray, first_sample_index: int | None = None) -> None:
